@@ -1,0 +1,50 @@
+// Whole-file analysis: build, decompose and select every layer, and the JSON reports the CLI
+// and the dashboard's JavaScript API print (SPEC §9).
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "hc/complex.hpp"
+#include "hc/hodge.hpp"
+#include "hc/plan.hpp"
+#include "hc/result.hpp"
+#include "hc/selection.hpp"
+#include "hc/stats_file.hpp"
+
+namespace hc {
+
+struct LayerAnalysis {
+  int layer = 0;
+  Complex complex;
+  HodgeDecomposition hodge;
+};
+
+// Decomposes one layer.
+Result<LayerAnalysis> analyze_layer(const LayerStats& layer, const ComplexOptions& options,
+                                    const HodgeOptions& hodge = {});
+
+// Decomposes every layer, or only `only_layer` when set (InvalidArgument if absent).
+Result<std::vector<LayerAnalysis>> analyze_file(const StatsFile& stats, const ComplexOptions& options,
+                                                std::optional<int> only_layer = std::nullopt);
+
+// One layer of `decompose --json`: {"layer","experts","tau","edges","filled_triangles","betti",
+// "signal","gradient","curl","harmonic","energy":{"gradient","curl","harmonic"}}.
+nlohmann::json decomposition_json(const LayerAnalysis& analysis);
+
+struct SelectionOutcome {
+  Plan plan;
+  std::map<int, RetainedMasses> retained;  // by layer
+};
+
+// Selects every analysed layer with one method; the retained masses are always measured on
+// the HodgeCover targets so methods are comparable.
+Result<SelectionOutcome> select_file(const StatsFile& stats, const std::vector<LayerAnalysis>& analyses,
+                                     const SelectionOptions& options, const ComplexOptions& complex);
+
+// Plan JSON plus "retained":{"L":{"gradient","curl","harmonic","triangle"}}.
+nlohmann::json selection_json(const SelectionOutcome& outcome);
+
+}  // namespace hc

@@ -1,0 +1,71 @@
+// Per-layer simplicial 2-complex built from a layer's statistics (SPEC §4).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include <Eigen/Core>
+#include <Eigen/SparseCore>
+
+#include "hc/result.hpp"
+#include "hc/stats_file.hpp"
+
+namespace hc {
+
+enum class Orientation { Index, Frequency };  // order vertices by index, or ascending frequency
+enum class EdgeMode { Complete, Threshold };  // keep every pair, or only pairs with b_ij <= tau
+enum class FillRule { Tau, Sum };             // fill when t_ijk <= tau, or t_ijk <= b_ij+b_ik+b_jk
+
+struct ComplexOptions {
+  double tau_quantile = 0.75;   // used when tau is not set
+  std::optional<double> tau;    // absolute threshold
+  Orientation orientation = Orientation::Index;
+  EdgeMode edges = EdgeMode::Complete;
+  FillRule fill = FillRule::Tau;
+};
+
+// Parsers for the option strings used by the CLI and the dashboard ("index", "frequency", ...).
+Result<Orientation> parse_orientation(const std::string& s);
+Result<EdgeMode> parse_edge_mode(const std::string& s);
+Result<FillRule> parse_fill_rule(const std::string& s);
+
+// The complex of one layer. Vertices are experts 0..E-1. Edges keep their file order (those
+// dropped by EdgeMode::Threshold are omitted); each edge is stored oriented tail -> head with
+// rank(tail) < rank(head) under the chosen orientation. Triangles store vertices in ascending
+// rank, so the boundary of [a,b,c] is (b,c) - (a,c) + (a,b).
+struct Complex {
+  int vertex_count = 0;
+  double tau = 0.0;                               // threshold actually used
+  std::vector<std::array<int, 2>> edges;          // oriented (tail, head), M entries
+  std::vector<int> edge_source;                   // index of each edge in the layer's edge list
+  Eigen::VectorXd signal;                         // f: M, f_e = b_ij
+  std::vector<std::array<int, 3>> filled;         // filled triangles, T entries, rank order
+  std::vector<double> filled_barrier;             // triplet barrier of each filled triangle
+  std::vector<std::array<int, 3>> holes;          // candidates that did not fill (three edges present)
+  std::vector<double> hole_barrier;
+  std::vector<int> rank;                          // rank[v]: position of v in the orientation order
+
+  int edge_count() const { return static_cast<int>(edges.size()); }
+  int triangle_count() const { return static_cast<int>(filled.size()); }
+};
+
+// Quantile q in [0,1] of values (linear interpolation between order statistics, like numpy's
+// default). Empty input returns 0.
+double quantile(std::vector<double> values, double q);
+
+// Builds the complex. InvalidArgument for a bad quantile/tau; Corrupt if the layer is invalid.
+Result<Complex> build_complex(const LayerStats& layer, const ComplexOptions& options);
+
+// For each filled triangle [a,b,c], the indices in `edges` of (b,c), (a,c) and (a,b): the rows
+// of its B2 column, whose signs are +1, -1, +1. T entries.
+std::vector<std::array<int, 3>> triangle_edges(const Complex& complex);
+
+// B1: E x M; column e=(tail,head) has -1 at tail, +1 at head.
+Eigen::SparseMatrix<double> boundary_1(const Complex& complex);
+// B2: M x T; column [a,b,c] has +1 at (b,c), -1 at (a,c), +1 at (a,b) (edges as oriented in the
+// complex; a triangle's edges always exist).
+Eigen::SparseMatrix<double> boundary_2(const Complex& complex);
+
+}  // namespace hc

@@ -1,0 +1,53 @@
+// Hodge decomposition of a complex's edge signal, Betti numbers and energies (SPEC §4).
+#pragma once
+
+#include <array>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "hc/complex.hpp"
+#include "hc/result.hpp"
+
+namespace hc {
+
+struct HodgeOptions {
+  double tolerance = 1e-8;   // required relative residual: |B1 h|, |B2^T h| <= tolerance * |f|
+  int max_iterations = 0;    // iterative solver cap; 0 = automatic
+};
+
+struct HodgeEnergy {
+  double gradient = 0, curl = 0, harmonic = 0;  // sums of squared components
+  double total = 0;                             // |f|^2
+  double fraction(double part) const { return total > 0 ? part / total : 0.0; }
+};
+
+struct HodgeDecomposition {
+  Eigen::VectorXd gradient;   // M: B1^T s
+  Eigen::VectorXd curl;       // M: B2 c
+  Eigen::VectorXd harmonic;   // M: f - gradient - curl
+  Eigen::VectorXd potential;  // E: s, minimum norm (zero mean on every connected component)
+  std::array<int, 3> betti{}; // beta0, beta1, beta2
+  HodgeEnergy energy;
+  double residual_b1 = 0;     // |B1 harmonic| / |f|
+  double residual_b2t = 0;    // |B2^T harmonic| / |f|
+  int curl_iterations = 0;    // iterations the curl solver used (0 when T = 0)
+};
+
+// Decomposes complex.signal. NumericalFailure if the residual checks exceed the tolerance.
+Result<HodgeDecomposition> hodge_decompose(const Complex& complex, const HodgeOptions& options = {});
+
+// Betti numbers (beta0, beta1, beta2) computed exactly: rank B1 from connected components,
+// rank B2 by sparse elimination over a large prime field.
+std::array<int, 3> betti_numbers(const Complex& complex);
+
+// Rank of B2 over GF(p), p = 2^31 - 1 (equals the rational rank for these complexes).
+int boundary_2_rank(const Complex& complex);
+
+namespace detail {
+// betti_numbers given triangle_edges(complex), so hodge_decompose builds that map only once.
+std::array<int, 3> betti_numbers(const Complex& complex,
+                                 const std::vector<std::array<int, 3>>& triangle_edges);
+}  // namespace detail
+
+}  // namespace hc

@@ -1,0 +1,114 @@
+// Expert selection per layer: HodgeCover (SPEC §5.1), the baselines (§5.2) and the retained
+// Hodge masses of any survivor set.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "hc/complex.hpp"
+#include "hc/hodge.hpp"
+#include "hc/result.hpp"
+#include "hc/stats_file.hpp"
+
+namespace hc {
+
+enum class Method { HodgeCover, Frequency, Reap, Ean, Random, Pairwise, HcSmoe };
+enum class VertexScore { Reap, Frequency, None };
+// How the greedy credits a triangle that is not yet covered. Partial: each kept vertex earns
+// w_t / cover_tri up to cover_tri (monotone submodular surrogate; never blind to the first
+// vertex of an irreducible triple). Binary: only the vertex that completes coverage earns w_t.
+enum class TriangleCredit { Partial, Binary };
+enum class ReductionMode { Prune, Merge };
+
+const char* method_name(Method m);
+Result<Method> parse_method(const std::string& s);
+Result<VertexScore> parse_vertex_score(const std::string& s);
+Result<TriangleCredit> parse_triangle_credit(const std::string& s);
+Result<ReductionMode> parse_reduction_mode(const std::string& s);
+const char* reduction_mode_name(ReductionMode m);
+// Every method, in the order the CLI and the dashboard list them.
+const std::vector<Method>& all_methods();
+
+struct SelectionOptions {
+  Method method = Method::HodgeCover;
+  int keep = -1;        // experts kept per layer; when < 0, `ratio` is used
+  double ratio = 0.5;   // fraction removed: keep = E - round(ratio * E)
+  std::uint64_t seed = 0;          // for Method::Random
+  double rho_h = 0.8;              // harmonic-critical edge mass share
+  double rho_t = 0.8;              // triplet-critical excess share
+  int cover_tri = 2;               // vertices of a triangle that must survive to cover it
+  double lambda_e = 1.0, lambda_t = 1.0, lambda_v = 1.0;
+  VertexScore vertex_score = VertexScore::Reap;
+  TriangleCredit triangle_credit = TriangleCredit::Partial;
+  ReductionMode mode = ReductionMode::Prune;  // recorded in the plan; hcsmoe implies Merge
+  // The complex's fill rule (the Complex does not record it): under Sum the triplet excess is
+  // taken against b_ij + b_ik + b_jk instead of the largest pair barrier.
+  FillRule fill = FillRule::Tau;
+};
+
+// InvalidArgument when an option is out of range: rho_h/rho_t outside [0,1], cover_tri
+// outside 1..3, a negative or non-finite lambda, or (when keep < 0) a ratio outside [0,1).
+Status validate_selection_options(const SelectionOptions& options);
+
+// Experts kept for a layer of E experts under the options (InvalidArgument if out of 1..E).
+Result<int> keep_count(int experts, const SelectionOptions& options);
+
+// Weighted coverage targets of one layer (SPEC §5.1). Weights are normalised to sum 1.
+struct CoverageTargets {
+  std::vector<std::array<int, 2>> edges;       // critical edges (expert ids)
+  std::vector<double> edge_weight;
+  std::vector<std::array<int, 3>> triangles;   // critical triangles (expert ids, ascending)
+  std::vector<double> triangle_weight;
+  std::vector<double> vertex_weight;           // [E] normalised vertex score (zeros for None)
+};
+
+// HodgeCover targets: harmonic-critical edges from `hodge` and triplet-critical triangles from
+// the layer's candidate triangles (excess against max pair barrier, or the pair sum under
+// FillRule::Sum).
+CoverageTargets hodgecover_targets(const LayerStats& layer, const Complex& complex,
+                                   const HodgeDecomposition& hodge, const SelectionOptions& options);
+// Pairwise ablation targets: edges by raw barrier, no triangles.
+CoverageTargets pairwise_targets(const LayerStats& layer, const Complex& complex,
+                                 const SelectionOptions& options);
+
+// Objective F(S) with binary triangle coverage (SPEC §5.1) and its partial-credit surrogate.
+double coverage_objective(const CoverageTargets& targets, const std::vector<int>& kept,
+                          const SelectionOptions& options, TriangleCredit credit);
+
+// Greedy maximisation; returns the kept experts sorted ascending. Ties: larger vertex weight,
+// then lower index. Deterministic.
+std::vector<int> greedy_cover(const CoverageTargets& targets, int experts, int keep,
+                              const SelectionOptions& options);
+
+struct LayerPlan {
+  int layer = 0;
+  std::vector<int> keep;             // ascending
+  std::map<int, int> merge_into;     // dropped expert -> survivor with smallest barrier to it
+};
+
+// Selects one layer with any method. For HodgeCover the complex and its decomposition are
+// required (pass the ones built with the same switches); other methods ignore hodge.
+Result<LayerPlan> select_layer(const LayerStats& layer, const Complex& complex,
+                               const HodgeDecomposition& hodge, const SelectionOptions& options);
+
+// For every dropped expert, the survivor with the smallest pair barrier (ties: lower id).
+std::map<int, int> nearest_survivor(const LayerStats& layer, const std::vector<int>& keep);
+
+// Average-linkage clustering of experts on the pair-barrier matrix into k clusters (missing
+// pairs count as the layer's largest barrier). Returns a cluster id per expert, 0..k-1,
+// numbered by smallest member.
+std::vector<int> average_linkage_clusters(const LayerStats& layer, int k);
+
+// Share of each Hodge mass carried by elements the survivor set covers (SPEC §4): edges with
+// an endpoint kept; critical triangles with >= cover_tri vertices kept. Each in [0,1]; a
+// component with zero mass reports 1.
+struct RetainedMasses {
+  double gradient = 1, curl = 1, harmonic = 1, triangle = 1;
+};
+RetainedMasses retained_masses(const Complex& complex, const HodgeDecomposition& hodge,
+                               const CoverageTargets& hodge_targets, const std::vector<int>& kept,
+                               int cover_tri);
+
+}  // namespace hc

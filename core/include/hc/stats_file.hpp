@@ -1,0 +1,82 @@
+// Statistics file `hodgecover.stats` 1.0 (SPEC §3): in-memory model, reader and writer.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "hc/result.hpp"
+
+namespace hc {
+
+inline constexpr const char* kStatsFormat = "hodgecover.stats";
+inline constexpr int kStatsMajor = 1;
+inline constexpr int kStatsMinor = 0;
+
+// Per-layer statistics of one MoE layer with E experts.
+struct LayerStats {
+  int layer = 0;                                   // transformer layer index L
+  int experts = 0;                                 // E
+  std::vector<float> frequency;                    // [E] expert_frequency
+  std::vector<float> gate_mass;                    // [E] expert_gate_mass
+  std::vector<float> reap;                         // [E] expert_reap
+  std::vector<float> ean;                          // [E] expert_ean
+  std::vector<std::array<std::int32_t, 2>> edges;  // [M,2] i<j
+  std::vector<float> edge_barrier;                 // [M]  >= 0
+  std::vector<std::array<std::int32_t, 3>> triangles;  // [T,3] i<j<k
+  std::vector<float> triangle_barrier;                 // [T]  >= 0
+  // Optional Wanda norms, row-major: input_sqnorm is E x hidden, inner_sqnorm is E x inner.
+  std::vector<float> input_sqnorm;
+  std::size_t input_sqnorm_cols = 0;
+  std::vector<float> inner_sqnorm;
+  std::size_t inner_sqnorm_cols = 0;
+};
+
+struct StatsFile {
+  // Every __metadata__ entry as read (or to be written), including the ones below.
+  std::map<std::string, std::string> metadata;
+  // Parsed convenience copies of common metadata (0 / empty when absent).
+  std::string model;
+  std::string family;
+  int num_experts = 0;
+  int top_k = 0;
+  int hidden_size = 0;
+  int moe_intermediate_size = 0;
+  std::uint64_t tokens = 0;
+  std::string barrier;
+  int version_major = kStatsMajor;
+  int version_minor = kStatsMinor;
+  std::vector<LayerStats> layers;  // ascending by layer index (order of `moe_layers`)
+
+  const LayerStats* find_layer(int layer) const;
+};
+
+// Reads a statistics file from bytes. `source` (a file name or URL) prefixes every message.
+// Error codes: Malformed (container), NotStatsFile (format key), UnsupportedVersion (newer
+// MAJOR), Corrupt (checksum mismatch, missing/mis-shaped tensor, index out of range, NaN or
+// negative barrier, inconsistent metadata).
+Result<StatsFile> read_stats(std::span<const std::uint8_t> bytes, const std::string& source);
+
+struct StatsWriteOptions {
+  bool checksum = true;  // write `checksum` = xxh64 of the data section
+};
+
+// Serialises `stats` as format 1.0. Required metadata (format, format_version, moe_layers,
+// num_experts, ...) is filled from the struct; other metadata entries are kept as they are.
+// Fails with InvalidArgument if the struct is inconsistent (wrong vector sizes, bad indices).
+Result<std::vector<std::uint8_t>> write_stats(const StatsFile& stats,
+                                              const StatsWriteOptions& options = {});
+
+// Validates one layer's internal consistency (sizes, index ranges, finite non-negative
+// barriers). Used by both reader and writer; message names the offending tensor.
+Status validate_layer(const LayerStats& layer);
+
+// xxh64 (seed 0) of bytes, as "xxh64:<16 lowercase hex>".
+std::string xxh64_tag(std::span<const std::uint8_t> bytes);
+
+}  // namespace hc

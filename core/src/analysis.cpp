@@ -1,0 +1,112 @@
+// Whole-file analysis (decompose and select every layer) and the JSON reports of SPEC §9.
+#include "hc/analysis.hpp"
+
+#include <string>
+
+namespace hc {
+
+Result<LayerAnalysis> analyze_layer(const LayerStats& layer, const ComplexOptions& options,
+                                    const HodgeOptions& hodge_options) {
+  auto complex = build_complex(layer, options);
+  if (!complex) {
+    return make_error(complex.error().code,
+                      "layer " + std::to_string(layer.layer) + ": " + complex.error().message);
+  }
+  auto hodge = hodge_decompose(*complex, hodge_options);
+  if (!hodge) {
+    return make_error(hodge.error().code,
+                      "layer " + std::to_string(layer.layer) + ": " + hodge.error().message);
+  }
+  LayerAnalysis out;
+  out.layer = layer.layer;
+  out.complex = std::move(complex).value();
+  out.hodge = std::move(hodge).value();
+  return out;
+}
+
+Result<std::vector<LayerAnalysis>> analyze_file(const StatsFile& stats, const ComplexOptions& options,
+                                                std::optional<int> only_layer) {
+  std::vector<LayerAnalysis> out;
+  if (only_layer && !stats.find_layer(*only_layer)) {
+    std::string available;
+    for (const LayerStats& l : stats.layers)
+      available += (available.empty() ? "" : ",") + std::to_string(l.layer);
+    return make_error(ErrorCode::InvalidArgument, "no MoE layer " + std::to_string(*only_layer) +
+                                                      " in the file (layers: " + available + ")");
+  }
+  for (const LayerStats& layer : stats.layers) {
+    if (only_layer && layer.layer != *only_layer) continue;
+    auto analysis = analyze_layer(layer, options);
+    if (!analysis) return analysis.error();
+    out.push_back(std::move(analysis).value());
+  }
+  return out;
+}
+
+namespace {
+
+nlohmann::json vector_json(const Eigen::VectorXd& v) {
+  nlohmann::json out = nlohmann::json::array();
+  for (Eigen::Index i = 0; i < v.size(); ++i) out.push_back(v[i]);
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json decomposition_json(const LayerAnalysis& a) {
+  nlohmann::json edges = nlohmann::json::array();
+  for (const auto& e : a.complex.edges) edges.push_back({e[0], e[1]});
+  nlohmann::json filled = nlohmann::json::array();
+  for (const auto& t : a.complex.filled) filled.push_back({t[0], t[1], t[2]});
+  return {
+      {"layer", a.layer},
+      {"experts", a.complex.vertex_count},
+      {"tau", a.complex.tau},
+      {"edges", std::move(edges)},
+      {"filled_triangles", std::move(filled)},
+      {"betti", {a.hodge.betti[0], a.hodge.betti[1], a.hodge.betti[2]}},
+      {"signal", vector_json(a.complex.signal)},
+      {"gradient", vector_json(a.hodge.gradient)},
+      {"curl", vector_json(a.hodge.curl)},
+      {"harmonic", vector_json(a.hodge.harmonic)},
+      {"energy",
+       {{"gradient", a.hodge.energy.gradient},
+        {"curl", a.hodge.energy.curl},
+        {"harmonic", a.hodge.energy.harmonic}}},
+  };
+}
+
+Result<SelectionOutcome> select_file(const StatsFile& stats, const std::vector<LayerAnalysis>& analyses,
+                                     const SelectionOptions& options, const ComplexOptions& complex) {
+  SelectionOutcome out;
+  out.plan.method = method_name(options.method);
+  out.plan.params = selection_params(options, complex);
+  for (const LayerAnalysis& a : analyses) {
+    const LayerStats* layer = stats.find_layer(a.layer);
+    if (!layer) return make_error(ErrorCode::InvalidArgument, "analysis of an unknown layer");
+    auto plan = select_layer(*layer, a.complex, a.hodge, options);
+    if (!plan) {
+      return make_error(plan.error().code,
+                        "layer " + std::to_string(a.layer) + ": " + plan.error().message);
+    }
+    const CoverageTargets targets = hodgecover_targets(*layer, a.complex, a.hodge, options);
+    out.retained[a.layer] = retained_masses(a.complex, a.hodge, targets, plan->keep, options.cover_tri);
+    out.plan.layers[a.layer] = std::move(plan).value();
+  }
+  return out;
+}
+
+nlohmann::json selection_json(const SelectionOutcome& outcome) {
+  nlohmann::json out = plan_to_json(outcome.plan);
+  nlohmann::json retained = nlohmann::json::object();
+  for (const auto& [layer, r] : outcome.retained) {
+    retained[std::to_string(layer)] = {{"gradient", r.gradient},
+                                       {"curl", r.curl},
+                                       {"harmonic", r.harmonic},
+                                       {"triangle", r.triangle}};
+  }
+  out["retained"] = std::move(retained);
+  return out;
+}
+
+}  // namespace hc

@@ -1,0 +1,18 @@
+// Names of error codes, used in messages and JSON error output.
+#include "hc/result.hpp"
+
+namespace hc {
+
+const char* error_code_name(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::NotStatsFile: return "NotStatsFile";
+    case ErrorCode::UnsupportedVersion: return "UnsupportedVersion";
+    case ErrorCode::Malformed: return "Malformed";
+    case ErrorCode::Corrupt: return "Corrupt";
+    case ErrorCode::InvalidArgument: return "InvalidArgument";
+    case ErrorCode::NumericalFailure: return "NumericalFailure";
+  }
+  return "Unknown";
+}
+
+}  // namespace hc

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Makes a fresh Debian bookworm machine ready to build and test HodgeCover (idempotent).
+# Installs every Debian package the project needs, and fetches the Debian source packages
+# (Dear ImGui, SDL2) that the WebAssembly build compiles, into third_party/src.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config
+  libeigen3-dev nlohmann-json3-dev libxxhash-dev libboost-test-dev libbenchmark-dev libcli11-dev
+  emscripten dpkg-dev python3-numpy
+)
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+# Source packages for the web build need deb-src entries.
+src_list=/etc/apt/sources.list.d/debian.sources
+need_src_update=0
+if [ -f "$src_list" ] && ! grep -q "deb-src" "$src_list"; then
+  "${sudo_cmd[@]}" sed -i 's/^Types: deb$/Types: deb deb-src/' "$src_list"
+  need_src_update=1
+fi
+
+if [ ${#missing[@]} -gt 0 ] || [ $need_src_update -eq 1 ]; then
+  echo "setup: installing ${missing[*]:-(source lists only)}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  if [ ${#missing[@]} -gt 0 ]; then
+    "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+fi
+
+# Debian source packages used by the web build (fetched once, kept under third_party/src).
+src_dir="$root/third_party/src"
+mkdir -p "$src_dir"
+fetch_source() { # $1 = source package, $2 = directory glob it unpacks to
+  if ! compgen -G "$src_dir/$2" >/dev/null; then
+    echo "setup: fetching Debian source package $1"
+    (cd "$src_dir" && apt-get source -qq "$1" >/dev/null 2>&1) || {
+      echo "setup: could not fetch source package $1" >&2; exit 1; }
+  fi
+}
+fetch_source imgui 'imgui-*/'
+fetch_source libsdl2 'libsdl2-*/'
+echo "setup: ready"
