@@ -29,8 +29,10 @@ Result<std::vector<LayerAnalysis>> analyze_file(const StatsFile& stats, const Co
   std::vector<LayerAnalysis> out;
   if (only_layer && !stats.find_layer(*only_layer)) {
     std::string available;
-    for (const LayerStats& l : stats.layers)
-      available += (available.empty() ? "" : ",") + std::to_string(l.layer);
+    for (const LayerStats& l : stats.layers) {
+      if (!available.empty()) available += ',';
+      available += std::to_string(l.layer);
+    }
     return make_error(ErrorCode::InvalidArgument, "no MoE layer " + std::to_string(*only_layer) +
                                                       " in the file (layers: " + available + ")");
   }
@@ -77,7 +79,10 @@ nlohmann::json decomposition_json(const LayerAnalysis& a) {
 }
 
 Result<SelectionOutcome> select_file(const StatsFile& stats, const std::vector<LayerAnalysis>& analyses,
-                                     const SelectionOptions& options, const ComplexOptions& complex) {
+                                     const SelectionOptions& selection, const ComplexOptions& complex) {
+  // The triplet excess must be measured against the same rule that filled the triangles.
+  SelectionOptions options = selection;
+  options.fill = complex.fill;
   SelectionOutcome out;
   out.plan.method = method_name(options.method);
   out.plan.params = selection_params(options, complex);
@@ -85,10 +90,7 @@ Result<SelectionOutcome> select_file(const StatsFile& stats, const std::vector<L
     const LayerStats* layer = stats.find_layer(a.layer);
     if (!layer) return make_error(ErrorCode::InvalidArgument, "analysis of an unknown layer");
     auto plan = select_layer(*layer, a.complex, a.hodge, options);
-    if (!plan) {
-      return make_error(plan.error().code,
-                        "layer " + std::to_string(a.layer) + ": " + plan.error().message);
-    }
+    if (!plan) return plan.error();  // select_layer's messages already name the layer
     const CoverageTargets targets = hodgecover_targets(*layer, a.complex, a.hodge, options);
     out.retained[a.layer] = retained_masses(a.complex, a.hodge, targets, plan->keep, options.cover_tri);
     out.plan.layers[a.layer] = std::move(plan).value();

@@ -146,7 +146,7 @@ LayerStats synth_layer(int layer_index, const SynthOptions& o, std::vector<Plant
     const std::array<int, 3> t{c.t[0], c.t[1], c.t[2]};
     const bool is_planted = std::find(triples.begin(), triples.end(), t) != triples.end();
     const double value = is_planted ? max_barrier * (3.0 + rng.uniform())
-                                    : c.max_pair * (1.0 + 0.15 * rng.uniform());
+                                    : c.max_pair * (1.0 + 0.03 * rng.uniform());
     layer.triangles.push_back(c.t);
     layer.triangle_barrier.push_back(static_cast<float>(value));
   }

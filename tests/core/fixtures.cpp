@@ -50,7 +50,8 @@ int FixtureRng::below(int n) {
 
 LayerStats random_layer(int experts, int triangles, std::uint64_t seed, float triangle_scale) {
   FixtureRng rng{seed};
-  LayerStats layer = complete_layer(experts, [&](int, int) { return static_cast<float>(rng.uniform()); });
+  LayerStats layer =
+      complete_layer(experts, [&](int, int) { return static_cast<float>(rng.uniform()); });
   for (auto& f : layer.frequency) f = static_cast<float>(rng.uniform());
   std::set<std::array<int, 3>> seen;
   const long long possible = static_cast<long long>(experts) * (experts - 1) * (experts - 2) / 6;

@@ -59,7 +59,8 @@ double quantile(std::vector<double> values, double q);
 Result<Complex> build_complex(const LayerStats& layer, const ComplexOptions& options);
 
 // For each filled triangle [a,b,c], the indices in `edges` of (b,c), (a,c) and (a,b): the rows
-// of its B2 column, whose signs are +1, -1, +1. T entries.
+// of its B2 column, whose signs are +1, -1, +1. T entries; -1 marks a missing edge, which
+// build_complex never produces.
 std::vector<std::array<int, 3>> triangle_edges(const Complex& complex);
 
 // B1: E x M; column e=(tail,head) has -1 at tail, +1 at head.

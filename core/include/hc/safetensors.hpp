@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -76,6 +77,7 @@ class SafetensorsWriter {
   };
   std::map<std::string, std::string> m_metadata;
   std::vector<Entry> m_entries;
+  std::set<std::string> m_names;  // of m_entries, so duplicate checks stay O(log n) per tensor
 };
 
 }  // namespace hc

@@ -78,7 +78,8 @@ double coverage_objective(const CoverageTargets& targets, const std::vector<int>
                           const SelectionOptions& options, TriangleCredit credit);
 
 // Greedy maximisation; returns the kept experts sorted ascending. Ties: larger vertex weight,
-// then lower index. Deterministic.
+// then lower index; gains within 1e-12 * (lambda_e + lambda_t + lambda_v) count as tied, so
+// rounding in the incremental gain updates never decides. Deterministic.
 std::vector<int> greedy_cover(const CoverageTargets& targets, int experts, int keep,
                               const SelectionOptions& options);
 

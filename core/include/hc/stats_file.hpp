@@ -57,9 +57,15 @@ struct StatsFile {
 };
 
 // Reads a statistics file from bytes. `source` (a file name or URL) prefixes every message.
-// Error codes: Malformed (container), NotStatsFile (format key), UnsupportedVersion (newer
-// MAJOR), Corrupt (checksum mismatch, missing/mis-shaped tensor, index out of range, NaN or
-// negative barrier, inconsistent metadata).
+// Error codes: Malformed (container, or a `checksum` value not of the form xxh64:<16 hex>),
+// NotStatsFile (format key missing or not hodgecover.stats), UnsupportedVersion (newer or older
+// MAJOR, and a format_version that is missing or not MAJOR.MINOR), Corrupt (checksum mismatch,
+// missing/mis-shaped tensor, index out of range, NaN or negative barrier, metadata numbers that
+// do not parse or disagree with the tensors).
+// Accepted: F64 for float tensors and I64 for index tensors (narrowed), tensors in any order,
+// unknown tensors and keys, a newer MINOR. Layers are those in `moe_layers`, or when it is
+// absent every L with a `layers.L.<stats tensor>`. `triangles` and `triangle_barrier` may be
+// absent together (T = 0); the writer always writes them.
 Result<StatsFile> read_stats(std::span<const std::uint8_t> bytes, const std::string& source);
 
 struct StatsWriteOptions {
@@ -68,6 +74,9 @@ struct StatsWriteOptions {
 
 // Serialises `stats` as format 1.0. Required metadata (format, format_version, moe_layers,
 // num_experts, ...) is filled from the struct; other metadata entries are kept as they are.
+// The struct fields win over `metadata`: a zero/empty field removes its key (num_experts = 0 is
+// derived from the layers when they agree), and a stale `checksum` is never copied. Layers are
+// written ascending with a fixed tensor order, so equal structs give identical bytes.
 // Fails with InvalidArgument if the struct is inconsistent (wrong vector sizes, bad indices).
 Result<std::vector<std::uint8_t>> write_stats(const StatsFile& stats,
                                               const StatsWriteOptions& options = {});
