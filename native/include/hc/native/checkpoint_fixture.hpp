@@ -1,0 +1,46 @@
+// Tiny random MoE checkpoints of each supported family, with real config keys and tensor
+// names: fixtures for tests and for CLI demos (no model files are committed).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hc/native/checkpoint_writer.hpp"
+#include "hc/native/file_io.hpp"
+#include "hc/native/model_spec.hpp"
+
+namespace hc::native {
+
+struct FixtureSizes {
+  int layers = 2, hidden = 32, heads = 4, kv_heads = 2;
+  int experts = 8, top_k = 2;
+  int moe_intermediate = 16;     // per-expert size
+  int intermediate = 48;         // dense-layer MLP (Qwen families with mlp_only_layers)
+  int shared_intermediate = 32;  // qwen2_moe shared expert
+  int vocab = 64;
+  std::vector<int> mlp_only_layers;  // Qwen families only
+  bool tie_word_embeddings = false;
+};
+
+// Parses "mixtral", "qwen2_moe", "qwen3_moe", "olmoe"; nullopt otherwise.
+std::optional<Family> family_from_model_type(const std::string& model_type);
+
+// config.json of a tiny model of `family` with the keys that family's transformers config uses.
+nlohmann::json fixture_config(Family family, const FixtureSizes& sizes);
+
+// Deterministic random tensors for every tensor the spec expects (norm weights near 1,
+// everything else small and centred). Same seed, same values on every platform.
+std::vector<TensorToWrite> random_tensors(const MoeModelSpec& spec, std::uint64_t seed,
+                                          hc::Dtype dtype);
+
+// Writes the fixture checkpoint (see write_checkpoint for sharding and atomicity).
+std::optional<IoError> write_random_checkpoint(const std::filesystem::path& dir, Family family,
+                                               const FixtureSizes& sizes, std::uint64_t seed,
+                                               hc::Dtype dtype = hc::Dtype::F32,
+                                               std::uint64_t shard_bytes = 0);
+
+}  // namespace hc::native

@@ -1,0 +1,104 @@
+// Fixture checkpoints: config.json per family (CHECKPOINTS.md §2) plus seeded random weights
+// named and shaped by the same MoeModelSpec the reader validates against.
+#include "hc/native/checkpoint_fixture.hpp"
+
+#include <random>
+
+namespace hc::native {
+
+std::optional<Family> family_from_model_type(const std::string& model_type) {
+  for (Family f : {Family::Mixtral, Family::Qwen2Moe, Family::Qwen3Moe, Family::Olmoe}) {
+    if (model_type == family_model_type(f)) return f;
+  }
+  return std::nullopt;
+}
+
+nlohmann::json fixture_config(Family family, const FixtureSizes& s) {
+  nlohmann::json c = {
+      {"model_type", family_model_type(family)},
+      {"hidden_size", s.hidden},
+      {"num_hidden_layers", s.layers},
+      {"num_attention_heads", s.heads},
+      {"num_key_value_heads", s.kv_heads},
+      {"vocab_size", s.vocab},
+      {"num_experts_per_tok", s.top_k},
+      {"hidden_act", "silu"},
+      {"max_position_embeddings", 4096},
+      {"tie_word_embeddings", s.tie_word_embeddings},
+      {"torch_dtype", "float32"},
+  };
+  switch (family) {
+    case Family::Mixtral:
+      c["architectures"] = {"MixtralForCausalLM"};
+      c["num_local_experts"] = s.experts;
+      c["intermediate_size"] = s.moe_intermediate;
+      c["rms_norm_eps"] = 1e-5;
+      c["rope_theta"] = 1e6;
+      break;
+    case Family::Qwen2Moe:
+    case Family::Qwen3Moe:
+      c["architectures"] = {family == Family::Qwen2Moe ? "Qwen2MoeForCausalLM"
+                                                       : "Qwen3MoeForCausalLM"};
+      c["num_experts"] = s.experts;
+      c["moe_intermediate_size"] = s.moe_intermediate;
+      c["intermediate_size"] = s.intermediate;
+      c["decoder_sparse_step"] = 1;
+      c["mlp_only_layers"] = s.mlp_only_layers;
+      c["rms_norm_eps"] = 1e-6;
+      c["rope_theta"] = family == Family::Qwen2Moe ? 1e6 : 1e7;
+      if (family == Family::Qwen2Moe) {
+        c["shared_expert_intermediate_size"] = s.shared_intermediate;
+        c["norm_topk_prob"] = false;
+      } else {
+        c["head_dim"] = s.hidden / s.heads;
+        c["norm_topk_prob"] = true;
+        c["attention_bias"] = false;
+      }
+      break;
+    case Family::Olmoe:
+      c["architectures"] = {"OlmoeForCausalLM"};
+      c["num_experts"] = s.experts;
+      c["intermediate_size"] = s.moe_intermediate;
+      c["norm_topk_prob"] = false;
+      c["rms_norm_eps"] = 1e-5;
+      c["rope_theta"] = 10000.0;
+      c["clip_qkv"] = nullptr;
+      break;
+  }
+  return c;
+}
+
+std::vector<TensorToWrite> random_tensors(const MoeModelSpec& spec, std::uint64_t seed,
+                                          hc::Dtype dtype) {
+  // mt19937_64's output sequence is fixed by the standard (distributions are not): map raw
+  // bits to [-1, 1) ourselves.
+  std::mt19937_64 rng(seed);
+  auto uniform = [&rng] { return float(double(rng() >> 11) * 0x1.0p-53 * 2.0 - 1.0); };
+  std::vector<TensorToWrite> out;
+  for (const auto& want : expected_tensors(spec)) {
+    TensorToWrite t{want.name, dtype, want.shape, {}};
+    std::uint64_t count = 1;
+    for (auto d : want.shape) count *= d;
+    const bool norm = want.name.find("norm") != std::string::npos;
+    t.values.resize(count);
+    for (auto& v : t.values) v = norm ? 1.0f + 0.1f * uniform() : 0.1f * uniform();
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+std::optional<IoError> write_random_checkpoint(const std::filesystem::path& dir, Family family,
+                                               const FixtureSizes& sizes, std::uint64_t seed,
+                                               hc::Dtype dtype, std::uint64_t shard_bytes) {
+  nlohmann::json config = fixture_config(family, sizes);
+  config["torch_dtype"] = dtype == hc::Dtype::F32   ? "float32"
+                          : dtype == hc::Dtype::F16 ? "float16"
+                                                    : "bfloat16";
+  auto spec = model_spec_from_config(config);
+  if (!spec.ok()) return IoError{IoFailure::WriteFailed, spec.error().message};
+  CheckpointWriteOptions options;
+  options.shard_bytes = shard_bytes;
+  return write_checkpoint(dir, config, random_tensors(*spec, seed, dtype), options);
+}
+
+}  // namespace hc::native

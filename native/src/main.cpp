@@ -1,0 +1,104 @@
+// Entry point of the `hodgecover` CLI: registers the subcommands, parses, and runs the chosen
+// one behind the error boundary (exit codes of SPEC §9).
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "hc/native/cli_common.hpp"
+#include "hc/native/commands.hpp"
+
+namespace hc::native {
+Command add_tokenize_command(CLI::App& root);  // cmd_tokenize.cpp
+}
+
+namespace {
+
+using hc::native::Command;
+
+constexpr const char* kTorchNote =
+    "extract, apply and eval need a build with LibTorch; this build has none";
+
+const char* kEpilogue =
+    "Examples:\n"
+    "  hodgecover demo\n"
+    "  hodgecover synth --layers 4 --experts 16 --seed 0 --out toy.hcstats\n"
+    "  hodgecover info toy.hcstats\n"
+    "  hodgecover decompose toy.hcstats --layer 0\n"
+    "  hodgecover select toy.hcstats --method hodgecover --ratio 0.5 --out plan.json\n"
+    "  hodgecover select toy.hcstats --ratio 0.5 --compare\n"
+    "Run 'hodgecover <command> --help' for a command's options.\n"
+    "Exit codes: 0 ok, 2 usage error, 3 bad input file, 4 runtime failure.\n";
+
+#if !HC_HAVE_TORCH
+// Registered so `hodgecover extract ...` explains itself instead of failing as an unknown
+// argument; any options given to them are accepted and ignored.
+Command add_unavailable_command(CLI::App& root, const std::string& name, const std::string& what) {
+  CLI::App* cmd = root.add_subcommand(name, what + " (needs LibTorch; not in this build)");
+  cmd->group("Needs LibTorch (not in this build)");
+  cmd->allow_extras();
+  cmd->footer(std::string(kTorchNote) + ".");
+  return Command{cmd, [name]() -> int {
+                   hc::native::fail(hc::native::kExitUsage,
+                                    std::string(kTorchNote) +
+                                        ". Rebuild with LibTorch installed (CMake finds Torch) to "
+                                        "use '" +
+                                        name + "'.");
+                 }};
+}
+#endif
+
+int run(int argc, char** argv) {
+  CLI::App app{
+      "HodgeCover: learning-free expert pruning and merging for sparse MoE models, "
+      "driven by the Hodge decomposition of expert merge barriers.",
+      "hodgecover"};
+  app.set_version_flag("--version", std::string("hodgecover ") + hc::native::kVersion);
+  // At most one; "none" is reported below, so an unknown root option gets CLI11's own message.
+  app.require_subcommand(0, 1);
+  app.footer(std::string(kEpilogue) + kTorchNote + ".");
+
+  std::vector<Command> commands;
+  commands.push_back(hc::native::add_info_command(app));
+  commands.push_back(hc::native::add_decompose_command(app));
+  commands.push_back(hc::native::add_select_command(app));
+  commands.push_back(hc::native::add_synth_command(app));
+  commands.push_back(hc::native::add_demo_command(app));
+  commands.push_back(hc::native::add_tokenize_command(app));
+#if HC_HAVE_TORCH
+  commands.push_back(hc::native::add_extract_command(app));
+  commands.push_back(hc::native::add_apply_command(app));
+  commands.push_back(hc::native::add_eval_command(app));
+#else
+  commands.push_back(
+      add_unavailable_command(app, "extract", "Extract statistics from a checkpoint"));
+  commands.push_back(add_unavailable_command(app, "apply", "Apply a plan to a checkpoint"));
+  commands.push_back(add_unavailable_command(app, "eval", "Evaluate compressed checkpoints"));
+#endif
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {  // --help, --help-all, --version
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string command;
+    for (const CLI::App* sub : app.get_subcommands()) command = sub->get_name();
+    hc::native::print_error(command, e.what());
+    std::cerr << "Run 'hodgecover " << (command.empty() ? "" : command + " ")
+              << "--help' for usage.\n";
+    return hc::native::kExitUsage;
+  }
+
+  for (const Command& command : commands) {
+    if (command.app->parsed()) return hc::native::run_guarded(command.app->get_name(), command.run);
+  }
+  hc::native::print_error("", "no command given");
+  std::cerr << "Run 'hodgecover --help' for the list of commands.\n";
+  return hc::native::kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Registration and parsing can throw too (allocation, CLI11 construction errors).
+  return hc::native::run_guarded("", [&] { return run(argc, argv); });
+}

@@ -1,0 +1,157 @@
+// End-to-end tests of the `hodgecover` binary: outputs of every command (SPEC §9).
+#include <boost/test/unit_test.hpp>
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "cli_fixture.hpp"
+#include "hc/plan.hpp"
+
+using hc::test::check_no_temporaries;
+using hc::test::CliFixture;
+using hc::test::contains;
+using hc::test::RunResult;
+using hc::test::slurp;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+BOOST_AUTO_TEST_SUITE(cli)
+
+BOOST_FIXTURE_TEST_CASE(help_lists_every_command, CliFixture) {
+  const RunResult r = ok("--help");
+  for (const char* name :
+       {"info", "decompose", "select", "synth", "demo", "extract", "apply", "eval"}) {
+    BOOST_CHECK_MESSAGE(contains(r.out, name), "--help does not mention " << name);
+  }
+  BOOST_CHECK(contains(r.out, "extract, apply and eval need a build with LibTorch"));
+  BOOST_CHECK(contains(ok("--version").out, "hodgecover"));
+  BOOST_CHECK(contains(ok("select --help").out, "--tau-quantile"));
+  BOOST_CHECK(contains(ok("demo --help").out, "bundled tiny model"));
+}
+
+BOOST_FIXTURE_TEST_CASE(synth_info_decompose_pipeline, CliFixture) {
+  synth("s.hcstats");
+  BOOST_REQUIRE(fs::exists(work / "s.hcstats"));
+  check_no_temporaries(*this);
+
+  const RunResult info = ok("info s.hcstats");
+  BOOST_CHECK(contains(info.out, "synthetic"));
+  BOOST_CHECK(contains(info.out, "verified"));
+  const json info_json = json::parse(ok("info s.hcstats --json").out);
+  BOOST_CHECK_EQUAL(info_json.at("layers").size(), 3u);
+  BOOST_CHECK_EQUAL(info_json.at("experts").get<int>(), 8);
+  BOOST_CHECK_EQUAL(info_json.at("format").get<std::string>(), "hodgecover.stats");
+  BOOST_CHECK(info_json.at("checksum").at("verified").get<bool>());
+
+  const json d = json::parse(ok("decompose s.hcstats --json").out);
+  BOOST_REQUIRE_EQUAL(d.size(), 1u);
+  BOOST_REQUIRE_EQUAL(d.at("layers").size(), 3u);
+  for (const json& layer : d.at("layers")) {
+    for (const char* key : {"layer", "experts", "tau", "edges", "filled_triangles", "betti",
+                            "signal", "gradient", "curl", "harmonic", "energy"}) {
+      BOOST_REQUIRE_MESSAGE(layer.contains(key), "missing key " << key);
+    }
+    BOOST_CHECK_EQUAL(layer.at("experts").get<int>(), 8);
+    BOOST_CHECK_EQUAL(layer.at("betti").size(), 3u);
+    const std::size_t m = layer.at("edges").size();
+    BOOST_CHECK_EQUAL(m, 28u);
+    for (const char* key : {"signal", "gradient", "curl", "harmonic"}) {
+      BOOST_CHECK_EQUAL(layer.at(key).size(), m);
+    }
+    for (const json& t : layer.at("filled_triangles")) BOOST_CHECK_EQUAL(t.size(), 3u);
+    for (const char* key : {"gradient", "curl", "harmonic"}) {
+      BOOST_CHECK(layer.at("energy").at(key).is_number());
+    }
+    for (std::size_t e = 0; e < m; ++e) {
+      const double f = layer["signal"][e], sum = layer["gradient"][e].get<double>() +
+                                                 layer["curl"][e].get<double>() +
+                                                 layer["harmonic"][e].get<double>();
+      BOOST_CHECK_SMALL(f - sum, 1e-9 * (1.0 + std::abs(f)));
+    }
+  }
+
+  const json one = json::parse(ok("decompose s.hcstats --layer 1 --json --tau-quantile 0.5").out);
+  BOOST_REQUIRE_EQUAL(one.at("layers").size(), 1u);
+  BOOST_CHECK_EQUAL(one["layers"][0].at("layer").get<int>(), 1);
+
+  const RunResult table = ok("decompose s.hcstats --edges threshold --fill sum");
+  BOOST_CHECK(contains(table.out, "harm"));
+  BOOST_CHECK(contains(table.out, "mean"));
+}
+
+BOOST_FIXTURE_TEST_CASE(select_json_and_plan_file, CliFixture) {
+  synth("s.hcstats");
+  const json j = json::parse(ok("select s.hcstats --method hodgecover --keep 3 --json").out);
+  BOOST_CHECK_EQUAL(j.at("format").get<std::string>(), "hodgecover.plan");
+  BOOST_CHECK_EQUAL(j.at("version").get<int>(), 1);
+  BOOST_CHECK_EQUAL(j.at("method").get<std::string>(), "hodgecover");
+  BOOST_REQUIRE_EQUAL(j.at("layers").size(), 3u);
+  for (const auto& [layer, plan] : j.at("layers").items()) {
+    BOOST_CHECK_EQUAL(plan.at("keep").size(), 3u);
+    const json& retained = j.at("retained").at(layer);
+    for (const char* key : {"gradient", "curl", "harmonic", "triangle"}) {
+      const double v = retained.at(key);
+      BOOST_CHECK(v >= 0.0 && v <= 1.0);
+    }
+  }
+
+  const RunResult written = ok("select s.hcstats --method reap --ratio 0.5 --out plan.json");
+  BOOST_CHECK(contains(written.out, "plan.json"));
+  const std::string text = slurp(work / "plan.json");
+  const json plan = json::parse(text);
+  BOOST_CHECK_EQUAL(plan.at("method").get<std::string>(), "reap");
+  BOOST_CHECK(!plan.contains("retained"));
+  for (const auto& [layer, p] : plan.at("layers").items()) BOOST_CHECK_EQUAL(p["keep"].size(), 4u);
+  BOOST_CHECK(hc::parse_plan(text, "plan.json").ok());
+  check_no_temporaries(*this);
+
+  // Every method runs with every switch group.
+  for (const char* method : {"frequency", "ean", "random", "pairwise", "hcsmoe"}) {
+    ok(std::string("select s.hcstats --keep 2 --json --method ") + method);
+  }
+  ok("select s.hcstats --ratio 0.25 --mode merge --seed 7 --tau 0.5 --orientation frequency "
+     "--rho-h 0.9 --rho-t 0.7 --cover-tri 3 --lambda-e 2 --lambda-t 0.5 --lambda-v 0 "
+     "--vertex-score frequency --triangle-credit binary");
+}
+
+BOOST_FIXTURE_TEST_CASE(select_compare_lists_every_method, CliFixture) {
+  synth("s.hcstats");
+  const RunResult r = ok("select s.hcstats --ratio 0.5 --compare");
+  for (const char* name :
+       {"hodgecover", "frequency", "reap", "ean", "random", "pairwise", "hcsmoe"}) {
+    BOOST_CHECK_MESSAGE(contains(r.out, name), "--compare does not list " << name);
+  }
+  const json j = json::parse(ok("select s.hcstats --keep 4 --compare --json").out);
+  BOOST_CHECK_EQUAL(j.at("methods").size(), 7u);
+  BOOST_CHECK(j["methods"][0].at("retained").contains("harmonic"));
+}
+
+BOOST_FIXTURE_TEST_CASE(synth_is_deterministic, CliFixture) {
+  synth("a.hcstats");
+  synth("b.hcstats");
+  synth("c.hcstats", "", 2);
+  BOOST_CHECK(slurp(work / "a.hcstats") == slurp(work / "b.hcstats"));
+  BOOST_CHECK(slurp(work / "a.hcstats") != slurp(work / "c.hcstats"));
+
+  // Overwriting an existing file replaces it whole.
+  ok("synth --layers 2 --experts 6 --seed 1 --out a.hcstats");
+  BOOST_CHECK_EQUAL(json::parse(ok("info a.hcstats --json").out).at("layers").size(), 2u);
+
+  synth("wanda.hcstats", "--hidden 16 --inner 8");
+  const json info = json::parse(ok("info wanda.hcstats --json").out);
+  BOOST_CHECK(info.at("wanda_norms").at("input").get<bool>());
+  BOOST_CHECK(info.at("wanda_norms").at("inner").get<bool>());
+}
+
+BOOST_FIXTURE_TEST_CASE(demo_runs_end_to_end, CliFixture) {
+  const RunResult r = ok("demo --layers 3 --experts 12 --out demo.hcstats");
+  BOOST_CHECK(fs::exists(work / "demo.hcstats"));
+  for (const char* part : {"demo.hcstats", "hodgecover", "frequency", "reap", "harm"}) {
+    BOOST_CHECK_MESSAGE(contains(r.out, part), "demo output lacks " << part);
+  }
+  ok("info demo.hcstats");
+  check_no_temporaries(*this);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,126 @@
+// Tests of native file I/O: whole-file reads with path-naming errors and atomic writes that
+// never leave partial output or temporaries.
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "hc/native/file_io.hpp"
+
+namespace fs = std::filesystem;
+using namespace hc::native;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "hc-test-io-XXXXXX").string();
+    BOOST_REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    path = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::vector<std::string> entries() const {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(path)) names.push_back(e.path().filename());
+    return names;
+  }
+};
+
+std::vector<std::uint8_t> bytes_of(const std::string& s) {
+  return {s.begin(), s.end()};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(file_io)
+
+BOOST_AUTO_TEST_CASE(read_errors_name_the_path) {
+  TempDir dir;
+  std::vector<std::uint8_t> out{1, 2, 3};
+  const fs::path missing = dir.path / "missing.hcstats";
+  auto error = read_file(missing, out);
+  BOOST_REQUIRE(error);
+  BOOST_CHECK(error->failure == IoFailure::NotFound);
+  BOOST_CHECK(error->message.find(missing.string()) != std::string::npos);
+  BOOST_CHECK(out.empty());
+
+  error = read_file(dir.path / "missing_dir" / "x", out);
+  BOOST_REQUIRE(error);
+  BOOST_CHECK(error->failure == IoFailure::NotFound);
+
+  error = read_file(dir.path, out);
+  BOOST_REQUIRE(error);
+  BOOST_CHECK(error->failure == IoFailure::IsDirectory);
+  BOOST_CHECK(error->message.find(dir.path.string()) != std::string::npos);
+
+  // Root ignores permission bits, so only check unreadable files as an ordinary user.
+  if (::geteuid() != 0) {
+    const fs::path locked = dir.path / "locked";
+    std::ofstream(locked) << "secret";
+    fs::permissions(locked, fs::perms::none);
+    error = read_file(locked, out);
+    BOOST_REQUIRE(error);
+    BOOST_CHECK(error->failure == IoFailure::Unreadable);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(write_then_read_round_trips) {
+  TempDir dir;
+  const fs::path file = dir.path / "out.bin";
+  std::vector<std::uint8_t> payload(200'000);
+  for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<std::uint8_t>(i * 31);
+  BOOST_REQUIRE(!write_file_atomic(file, payload));
+  std::vector<std::uint8_t> back;
+  BOOST_REQUIRE(!read_file(file, back));
+  BOOST_CHECK(back == payload);
+  BOOST_CHECK_EQUAL(dir.entries().size(), 1u);
+
+  // Overwrite replaces the whole file, including with something shorter or empty.
+  BOOST_REQUIRE(!write_text_atomic(file, "short"));
+  BOOST_REQUIRE(!read_file(file, back));
+  BOOST_CHECK(back == bytes_of("short"));
+  BOOST_REQUIRE(!write_text_atomic(file, ""));
+  BOOST_REQUIRE(!read_file(file, back));
+  BOOST_CHECK(back.empty());
+  BOOST_CHECK_EQUAL(dir.entries().size(), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(failed_writes_leave_nothing) {
+  TempDir dir;
+  const fs::path nowhere = dir.path / "nodir" / "out.json";
+  auto error = write_text_atomic(nowhere, "{}");
+  BOOST_REQUIRE(error);
+  BOOST_CHECK(error->failure == IoFailure::WriteFailed);
+  BOOST_CHECK(error->message.find(nowhere.string()) != std::string::npos);
+  BOOST_CHECK(dir.entries().empty());
+
+  const fs::path taken = dir.path / "taken";
+  fs::create_directory(taken);
+  error = write_text_atomic(taken, "{}");
+  BOOST_REQUIRE(error);
+  BOOST_CHECK(fs::is_directory(taken));
+  BOOST_CHECK_EQUAL(dir.entries().size(), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(stale_temporary_is_replaced) {
+  TempDir dir;
+  const fs::path file = dir.path / "plan.json";
+  const fs::path temp = temp_path_for(file);
+  BOOST_CHECK(temp.string().find(std::to_string(::getpid())) != std::string::npos);
+  BOOST_CHECK_EQUAL(temp.parent_path(), file.parent_path());
+  std::ofstream(temp) << "left over from a crash";
+  BOOST_REQUIRE(!write_text_atomic(file, "fresh"));
+  std::vector<std::uint8_t> back;
+  BOOST_REQUIRE(!read_file(file, back));
+  BOOST_CHECK(back == bytes_of("fresh"));
+  BOOST_CHECK(!fs::exists(temp));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
