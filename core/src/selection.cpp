@@ -197,7 +197,8 @@ Result<int> keep_count(int experts, const SelectionOptions& options) {
     if (!(options.ratio >= 0.0 && options.ratio < 1.0))
       return make_error(ErrorCode::InvalidArgument,
                         "ratio must be in [0, 1), got " + std::to_string(options.ratio));
-    keep = experts - static_cast<int>(std::lround(options.ratio * experts));
+    // Round half to even (as numpy does) and always keep at least one expert.
+    keep = std::max(1, experts - static_cast<int>(std::nearbyint(options.ratio * experts)));
   }
   if (keep < 1 || keep > experts)
     return make_error(ErrorCode::InvalidArgument, "keep must be in 1.." + std::to_string(experts) +

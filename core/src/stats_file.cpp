@@ -212,9 +212,10 @@ Result<LayerStats> read_layer(const SafetensorsView& view, const TensorIndex& in
   if (num_experts > 0 && f.shape[0] != static_cast<std::uint64_t>(num_experts))
     return corrupt(quoted(f.name) + " has shape " + shape_text(f.shape) +
                    " but metadata num_experts is " + std::to_string(num_experts));
-  if (f.shape[0] == 0 || f.shape[0] > static_cast<std::uint64_t>(INT_MAX))
+  if (f.shape[0] == 0 || f.shape[0] > static_cast<std::uint64_t>(kStatsMaxExperts))
     return corrupt(quoted(f.name) + " has shape " + shape_text(f.shape) +
-                   "; a layer needs between 1 and 2^31-1 experts");
+                   "; a layer needs between 1 and " + std::to_string(kStatsMaxExperts) +
+                   " experts");
   const std::uint64_t e = f.shape[0];
   out.experts = static_cast<int>(e);
 

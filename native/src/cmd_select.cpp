@@ -41,8 +41,8 @@ nlohmann::json retained_json(const hc::RetainedMasses& r) {
 
 std::string budget_text(const hc::SelectionOptions& o, const hc::StatsFile& stats) {
   if (o.keep >= 0) return strprintf("keep %d per layer", o.keep);
-  auto keep =
-      stats.layers.empty() ? hc::Result<int>(0) : hc::keep_count(stats.layers[0].experts, o);
+  if (stats.layers.empty()) return strprintf("ratio %g", o.ratio);
+  auto keep = hc::keep_count(stats.layers[0].experts, o);
   if (!keep.ok()) return strprintf("ratio %g", o.ratio);
   return strprintf("ratio %g (keep %d of %d per layer)", o.ratio, *keep, stats.layers[0].experts);
 }
@@ -92,6 +92,8 @@ int run_select(const SelectArgs& args) {
   options.mode = take(hc::parse_reduction_mode(args.mode));
 
   const LoadedStats loaded = load_stats(args.file);
+  if (loaded.stats.layers.empty())
+    fail(kExitBadInput, loaded.path + ": the file has no MoE layers; nothing to select");
   const auto analyses = analyze_stats(loaded.stats, complex, std::nullopt, loaded.path);
   const hc::SelectionOutcome outcome =
       take(hc::select_file(loaded.stats, analyses, options, complex));

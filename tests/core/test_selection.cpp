@@ -115,8 +115,13 @@ BOOST_AUTO_TEST_CASE(keep_count_edge_cases) {
   BOOST_TEST(*hc::keep_count(6, o) == 4);
   o.ratio = 0.0;
   BOOST_TEST(*hc::keep_count(5, o) == 5);
-  o.ratio = 0.9;  // round(3.6) = 4 of 4 would keep nothing
+  o.ratio = 0.9;  // round(3.6) = 4 of 4 would keep nothing: at least one expert is kept
+  BOOST_TEST(*hc::keep_count(4, o) == 1);
+  o.ratio = 0.5;  // round(2.5) = 2 (half to even, as numpy) removed of 5
+  BOOST_TEST(*hc::keep_count(5, o) == 3);
+  o.keep = 0;  // an explicit keep of zero is still an error
   BOOST_TEST(!hc::keep_count(4, o).ok());
+  o.keep = -1;
   for (double bad : {1.0, -0.1, std::nan("")}) {
     o.ratio = bad;
     const auto k = hc::keep_count(8, o);

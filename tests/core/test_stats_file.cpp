@@ -754,4 +754,26 @@ BOOST_AUTO_TEST_CASE(golden_file_is_stable) {
   BOOST_CHECK(again == golden);
 }
 
+BOOST_AUTO_TEST_CASE(expert_count_above_the_cap_is_refused) {
+  hc::StatsFile stats;
+  stats.family = "synthetic";
+  hc::LayerStats layer;
+  layer.experts = hc::kStatsMaxExperts + 1;
+  const auto e = static_cast<std::size_t>(layer.experts);
+  layer.frequency.assign(e, 0.001f);
+  layer.gate_mass.assign(e, 0.001f);
+  layer.reap.assign(e, 1.0f);
+  layer.ean.assign(e, 1.0f);
+  layer.edges.push_back({0, 1});
+  layer.edge_barrier.push_back(0.5f);
+  stats.layers.push_back(layer);
+  auto bytes = hc::write_stats(stats);
+  BOOST_REQUIRE(bytes.ok());
+  auto back = hc::read_stats(*bytes, "big.hcstats");
+  BOOST_REQUIRE(!back.ok());
+  BOOST_TEST((back.error().code == hc::ErrorCode::Corrupt));
+  BOOST_TEST(back.error().message.find("big.hcstats") != std::string::npos);
+  BOOST_TEST(back.error().message.find("4096") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

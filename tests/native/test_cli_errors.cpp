@@ -63,6 +63,19 @@ BOOST_FIXTURE_TEST_CASE(bad_input_files_exit_3, CliFixture) {
   BOOST_CHECK(contains(run("info dir.hcstats").err, "director"));
 }
 
+BOOST_FIXTURE_TEST_CASE(select_on_a_file_without_moe_layers_exits_3_and_writes_nothing,
+                        CliFixture) {
+  spit(work / "empty.hcstats",
+       container_with({{"format", "hodgecover.stats"}, {"format_version", "1.0"}, {"moe_layers", ""}}));
+  for (const std::string budget : {"--ratio 0.5", "--keep 2", "--ratio 0.5 --compare"}) {
+    const RunResult r = run("select empty.hcstats " + budget + " --out plan.json");
+    BOOST_TEST(r.code == 3, budget << ": exit " << r.code);
+    BOOST_TEST(contains(r.err, "empty.hcstats"));
+    BOOST_TEST(contains(r.err, "no MoE layers"));
+    BOOST_TEST(!fs::exists(work / "plan.json"));
+  }
+}
+
 BOOST_FIXTURE_TEST_CASE(unwritable_output_leaves_nothing, CliFixture) {
   synth("s.hcstats");
   const auto before = work_files();

@@ -17,6 +17,10 @@ namespace hc {
 inline constexpr const char* kStatsFormat = "hodgecover.stats";
 inline constexpr int kStatsMajor = 1;
 inline constexpr int kStatsMinor = 0;
+// Largest expert count per layer the reader accepts. Released MoE models have at most a few
+// hundred experts; some per-layer work is dense in E (e.g. the gradient solve on an incomplete
+// graph), so a cap keeps a tiny malicious file from demanding gigabytes.
+inline constexpr int kStatsMaxExperts = 4096;
 
 // Per-layer statistics of one MoE layer with E experts.
 struct LayerStats {
