@@ -55,7 +55,7 @@ def summary(path):
             "experts": int(tensors[f"layers.{layer}.expert_frequency"].shape[0]),
             "edges": int(barrier.shape[0]),
             "triangles": int(tri.shape[0]),
-            "mean_edge_barrier": float(barrier.mean()) if barrier.size else 0.0,
+            "mean_edge_barrier": float(barrier.mean(dtype=np.float64)) if barrier.size else 0.0,
         })
     return out
 
