@@ -8,7 +8,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libeigen3-dev nlohmann-json3-dev libxxhash-dev libboost-test-dev libbenchmark-dev libcli11-dev
-  emscripten dpkg-dev python3-numpy libpcre2-dev libicu-dev
+  emscripten dpkg-dev python3-numpy
+  libtorch-dev libopenblas0-pthread libpcre2-dev libicu-dev
 )
 
 sudo_cmd=()

@@ -1,0 +1,20 @@
+# LibTorch forward pass (hc_native_torch) and its test suite native.forward. Included from
+# native/CMakeLists.txt; needs find_package(Torch) to succeed (LibTorch 1.13+ or 2.x).
+find_package(Torch REQUIRED)  # already found by native/CMakeLists.txt
+
+add_library(hc_native_torch STATIC
+  ${CMAKE_CURRENT_LIST_DIR}/src/forward.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/forward_layer.cpp
+)
+target_include_directories(hc_native_torch PUBLIC ${CMAKE_CURRENT_LIST_DIR}/include)
+target_link_libraries(hc_native_torch PUBLIC hc_native ${TORCH_LIBRARIES})
+target_compile_options(hc_native_torch PRIVATE -Wall -Wextra)
+
+if(HC_BUILD_TESTS AND NOT EMSCRIPTEN)
+  set(_hc_torch_tests ${CMAKE_CURRENT_LIST_DIR}/../tests/native)
+  add_executable(test_forward ${_hc_torch_tests}/main.cpp ${_hc_torch_tests}/torch/test_forward.cpp)
+  target_include_directories(test_forward PRIVATE ${_hc_torch_tests})
+  target_link_libraries(test_forward PRIVATE hc_native_torch)
+  add_test(NAME native.forward COMMAND test_forward --run_test=forward --log_level=message)
+  set_tests_properties(native.forward PROPERTIES LABELS native)
+endif()
