@@ -12,9 +12,14 @@ target_compile_options(hc_native_torch PRIVATE -Wall -Wextra)
 
 if(HC_BUILD_TESTS AND NOT EMSCRIPTEN)
   set(_hc_torch_tests ${CMAKE_CURRENT_LIST_DIR}/../tests/native)
-  add_executable(test_forward ${_hc_torch_tests}/main.cpp ${_hc_torch_tests}/torch/test_forward.cpp)
+  add_executable(test_forward ${_hc_torch_tests}/main.cpp ${_hc_torch_tests}/torch/test_forward.cpp
+                 ${_hc_torch_tests}/torch/test_hf_parity.cpp)
+  target_compile_definitions(test_forward PRIVATE
+                             HC_GOLDEN_DIR="${CMAKE_CURRENT_LIST_DIR}/../tests/golden")
   target_include_directories(test_forward PRIVATE ${_hc_torch_tests})
   target_link_libraries(test_forward PRIVATE hc_native_torch)
   add_test(NAME native.forward COMMAND test_forward --run_test=forward --log_level=message)
   set_tests_properties(native.forward PROPERTIES LABELS native)
+  add_test(NAME native.hf_parity COMMAND test_forward --run_test=hf_parity --log_level=message)
+  set_tests_properties(native.hf_parity PROPERTIES LABELS native)
 endif()

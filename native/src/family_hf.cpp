@@ -31,7 +31,10 @@ hc::Status fill_mixtral(const nlohmann::json& config, MoeModelSpec& spec) {
 }
 
 hc::Status fill_qwen_olmoe(const nlohmann::json& config, MoeModelSpec& spec) {
-  HC_FILL(spec.num_experts, config_int(config, "num_experts"));
+  // transformers v5 writes Qwen3-MoE's expert count as num_local_experts (seen in configs saved
+  // by transformers 5.17); older releases and Qwen2-MoE/OLMoE use num_experts.
+  const bool v5_key = !config.contains("num_experts") && config.contains("num_local_experts");
+  HC_FILL(spec.num_experts, config_int(config, v5_key ? "num_local_experts" : "num_experts"));
   HC_FILL(spec.top_k, config_int(config, "num_experts_per_tok"));
   HC_FILL(spec.norm_topk_prob, config_bool_or(config, "norm_topk_prob", false));
   spec.routing = RoutingKind::SoftmaxTopk;
