@@ -32,7 +32,7 @@ if [ -f "$src_list" ]; then
   fi
 elif [ -f "$classic_list" ] && ! grep -q "^deb-src" "$classic_list" && [ ! -f "$extra_list" ]; then
   # One-line format: mirror every "deb" line as "deb-src" in a file of our own.
-  grep "^deb " "$classic_list" | sed 's/^deb /deb-src /' | "${sudo_cmd[@]}" tee "$extra_list" >/dev/null
+  { grep "^deb " "$classic_list" || true; } | sed 's/^deb /deb-src /' | "${sudo_cmd[@]}" tee "$extra_list" >/dev/null
   need_src_update=1
 fi
 
