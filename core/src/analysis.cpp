@@ -89,9 +89,9 @@ Result<SelectionOutcome> select_file(const StatsFile& stats, const std::vector<L
   for (const LayerAnalysis& a : analyses) {
     const LayerStats* layer = stats.find_layer(a.layer);
     if (!layer) return make_error(ErrorCode::InvalidArgument, "analysis of an unknown layer");
-    auto plan = select_layer(*layer, a.complex, a.hodge, options);
-    if (!plan) return plan.error();  // select_layer's messages already name the layer
     const CoverageTargets targets = hodgecover_targets(*layer, a.complex, a.hodge, options);
+    auto plan = select_layer(*layer, a.complex, a.hodge, options, &targets);
+    if (!plan) return plan.error();  // select_layer's messages already name the layer
     out.retained[a.layer] = retained_masses(a.complex, a.hodge, targets, plan->keep, options.cover_tri);
     out.plan.layers[a.layer] = std::move(plan).value();
   }

@@ -339,7 +339,8 @@ RetainedMasses retained_masses(const Complex& complex, const HodgeDecomposition&
 }
 
 Result<LayerPlan> select_layer(const LayerStats& layer, const Complex& complex,
-                               const HodgeDecomposition& hodge, const SelectionOptions& options) {
+                               const HodgeDecomposition& hodge, const SelectionOptions& options,
+                               const CoverageTargets* hodge_targets) {
   const std::string where = "layer " + std::to_string(layer.layer) + ": ";
   if (Status valid = validate_selection_options(options); !valid)
     return make_error(ErrorCode::InvalidArgument, where + valid.error().message);
@@ -361,8 +362,10 @@ Result<LayerPlan> select_layer(const LayerStats& layer, const Complex& complex,
   plan.layer = layer.layer;
   switch (options.method) {
     case Method::HodgeCover:
-      plan.keep =
-          greedy_cover(hodgecover_targets(layer, complex, hodge, options), experts, *keep, options);
+      plan.keep = hodge_targets
+                      ? greedy_cover(*hodge_targets, experts, *keep, options)
+                      : greedy_cover(hodgecover_targets(layer, complex, hodge, options), experts,
+                                     *keep, options);
       break;
     case Method::Pairwise:
       plan.keep = greedy_cover(pairwise_targets(layer, complex, options), experts, *keep, options);

@@ -3,6 +3,8 @@
 // from different clusters with low pair barriers but a high triplet barrier).
 #include "hc/synth.hpp"
 
+#include "hc/complex.hpp"  // quantile: the same tau rule the complex uses
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -109,13 +111,9 @@ LayerStats synth_layer(int layer_index, const SynthOptions& o, std::vector<Plant
 
   // Stage 1 (as extraction does it): triples whose three pair barriers are all <= tau, ranked by
   // their largest pair barrier, at most max_triangles.
-  std::vector<float> sorted(layer.edge_barrier);
-  std::sort(sorted.begin(), sorted.end());
-  const double pos = 0.75 * static_cast<double>(sorted.size() - 1);
-  const std::size_t lo = static_cast<std::size_t>(pos);
-  const std::size_t hi = std::min(lo + 1, sorted.size() - 1);
-  const float tau = static_cast<float>(sorted[lo] + (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]));
-  const float max_barrier = sorted.back();
+  const std::vector<double> barriers(layer.edge_barrier.begin(), layer.edge_barrier.end());
+  const float tau = static_cast<float>(quantile(barriers, 0.75));
+  const float max_barrier = *std::max_element(layer.edge_barrier.begin(), layer.edge_barrier.end());
 
   std::vector<Candidate> candidates;
   for (int i = 0; i < E; ++i)

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "hc/safetensors.hpp"
+#include "temp_dir.hpp"
 
 namespace hc::test {
 
@@ -46,19 +47,12 @@ inline void spit(const fs::path& path, const std::string& bytes) {
 
 // A fresh directory per test: `work/` is where commands run (and must stay free of stray
 // files); captured stdout/stderr live beside it.
-struct CliFixture {
-  fs::path root, work;
+struct CliFixture : TempDir {
+  fs::path work;
 
-  CliFixture() {
-    std::string pattern = (fs::temp_directory_path() / "hc-test-cli-XXXXXX").string();
-    BOOST_REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    root = pattern;
+  CliFixture() : TempDir("hc-test-cli") {
     work = root / "work";
     fs::create_directory(work);
-  }
-  ~CliFixture() {
-    std::error_code ec;
-    fs::remove_all(root, ec);
   }
 
   RunResult run(const std::string& args) const {

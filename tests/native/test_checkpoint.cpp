@@ -15,22 +15,10 @@
 
 namespace fs = std::filesystem;
 using namespace hc::native;
+using hc::test::TempDir;
 using hc::test::contains;
 
 namespace {
-
-struct TempDir {
-  fs::path root;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "hc-test-ckpt-XXXXXX").string();
-    BOOST_REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    root = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(root, ec);
-  }
-};
 
 const Family kFamilies[] = {Family::Mixtral, Family::Qwen2Moe, Family::Qwen3Moe, Family::Olmoe};
 

@@ -8,30 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.hpp"
 #include "hc/native/file_io.hpp"
 
 namespace fs = std::filesystem;
 using namespace hc::native;
+using hc::test::TempDir;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "hc-test-io-XXXXXX").string();
-    BOOST_REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(path)) names.push_back(e.path().filename());
-    return names;
-  }
-};
 
 std::vector<std::uint8_t> bytes_of(const std::string& s) {
   return {s.begin(), s.end()};
@@ -44,25 +28,25 @@ BOOST_AUTO_TEST_SUITE(file_io)
 BOOST_AUTO_TEST_CASE(read_errors_name_the_path) {
   TempDir dir;
   std::vector<std::uint8_t> out{1, 2, 3};
-  const fs::path missing = dir.path / "missing.hcstats";
+  const fs::path missing = dir.root / "missing.hcstats";
   auto error = read_file(missing, out);
   BOOST_REQUIRE(error);
   BOOST_CHECK(error->failure == IoFailure::NotFound);
   BOOST_CHECK(error->message.find(missing.string()) != std::string::npos);
   BOOST_CHECK(out.empty());
 
-  error = read_file(dir.path / "missing_dir" / "x", out);
+  error = read_file(dir.root / "missing_dir" / "x", out);
   BOOST_REQUIRE(error);
   BOOST_CHECK(error->failure == IoFailure::NotFound);
 
-  error = read_file(dir.path, out);
+  error = read_file(dir.root, out);
   BOOST_REQUIRE(error);
   BOOST_CHECK(error->failure == IoFailure::IsDirectory);
-  BOOST_CHECK(error->message.find(dir.path.string()) != std::string::npos);
+  BOOST_CHECK(error->message.find(dir.root.string()) != std::string::npos);
 
   // Root ignores permission bits, so only check unreadable files as an ordinary user.
   if (::geteuid() != 0) {
-    const fs::path locked = dir.path / "locked";
+    const fs::path locked = dir.root / "locked";
     std::ofstream(locked) << "secret";
     fs::permissions(locked, fs::perms::none);
     error = read_file(locked, out);
@@ -73,7 +57,7 @@ BOOST_AUTO_TEST_CASE(read_errors_name_the_path) {
 
 BOOST_AUTO_TEST_CASE(write_then_read_round_trips) {
   TempDir dir;
-  const fs::path file = dir.path / "out.bin";
+  const fs::path file = dir.root / "out.bin";
   std::vector<std::uint8_t> payload(200'000);
   for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<std::uint8_t>(i * 31);
   BOOST_REQUIRE(!write_file_atomic(file, payload));
@@ -94,14 +78,14 @@ BOOST_AUTO_TEST_CASE(write_then_read_round_trips) {
 
 BOOST_AUTO_TEST_CASE(failed_writes_leave_nothing) {
   TempDir dir;
-  const fs::path nowhere = dir.path / "nodir" / "out.json";
+  const fs::path nowhere = dir.root / "nodir" / "out.json";
   auto error = write_text_atomic(nowhere, "{}");
   BOOST_REQUIRE(error);
   BOOST_CHECK(error->failure == IoFailure::WriteFailed);
   BOOST_CHECK(error->message.find(nowhere.string()) != std::string::npos);
   BOOST_CHECK(dir.entries().empty());
 
-  const fs::path taken = dir.path / "taken";
+  const fs::path taken = dir.root / "taken";
   fs::create_directory(taken);
   error = write_text_atomic(taken, "{}");
   BOOST_REQUIRE(error);
@@ -111,7 +95,7 @@ BOOST_AUTO_TEST_CASE(failed_writes_leave_nothing) {
 
 BOOST_AUTO_TEST_CASE(stale_temporary_is_replaced) {
   TempDir dir;
-  const fs::path file = dir.path / "plan.json";
+  const fs::path file = dir.root / "plan.json";
   const fs::path temp = temp_path_for(file);
   BOOST_CHECK(temp.string().find(std::to_string(::getpid())) != std::string::npos);
   BOOST_CHECK_EQUAL(temp.parent_path(), file.parent_path());

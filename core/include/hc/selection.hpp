@@ -91,8 +91,11 @@ struct LayerPlan {
 
 // Selects one layer with any method. For HodgeCover the complex and its decomposition are
 // required (pass the ones built with the same switches); other methods ignore hodge.
+// `hodge_targets`, when given, must be hodgecover_targets(layer, complex, hodge, options); callers
+// that also need them for retained masses pass them so they are computed once.
 Result<LayerPlan> select_layer(const LayerStats& layer, const Complex& complex,
-                               const HodgeDecomposition& hodge, const SelectionOptions& options);
+                               const HodgeDecomposition& hodge, const SelectionOptions& options,
+                               const CoverageTargets* hodge_targets = nullptr);
 
 // For every dropped expert, the survivor with the smallest pair barrier (ties: lower id).
 std::map<int, int> nearest_survivor(const LayerStats& layer, const std::vector<int>& keep);

@@ -7,6 +7,7 @@
 #include <map>
 #include <numeric>
 
+#include "temp_dir.hpp"
 #include "hc/native/checkpoint.hpp"
 #include "hc/native/checkpoint_fixture.hpp"
 #include "hc/native/checkpoint_writer.hpp"
@@ -15,21 +16,9 @@
 
 namespace fs = std::filesystem;
 using namespace hc::native;
+using hc::test::TempDir;
 
 namespace {
-
-struct TempDir {
-  fs::path root;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "hc-test-fwd-XXXXXX").string();
-    BOOST_REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    root = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(root, ec);
-  }
-};
 
 template <typename T>
 std::string why(const hc::Result<T>& result) {
