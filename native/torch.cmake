@@ -5,21 +5,33 @@ find_package(Torch REQUIRED)  # already found by native/CMakeLists.txt
 add_library(hc_native_torch STATIC
   ${CMAKE_CURRENT_LIST_DIR}/src/forward.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/forward_layer.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/device.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/evaluate.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/cmd_eval.cpp
 )
 target_include_directories(hc_native_torch PUBLIC ${CMAKE_CURRENT_LIST_DIR}/include)
 target_link_libraries(hc_native_torch PUBLIC hc_native ${TORCH_LIBRARIES})
 target_compile_options(hc_native_torch PRIVATE -Wall -Wextra)
 
+# The CLI gets the LibTorch commands; tests/ reads HC_TORCH_BUILT to know what to expect.
+target_link_libraries(hodgecover PRIVATE hc_native_torch)
+target_compile_definitions(hodgecover PRIVATE HC_HAVE_TORCH=1)
+set_property(GLOBAL PROPERTY HC_TORCH_BUILT ON)
+
 if(HC_BUILD_TESTS AND NOT EMSCRIPTEN)
   set(_hc_torch_tests ${CMAKE_CURRENT_LIST_DIR}/../tests/native)
   add_executable(test_forward ${_hc_torch_tests}/main.cpp ${_hc_torch_tests}/torch/test_forward.cpp
-                 ${_hc_torch_tests}/torch/test_hf_parity.cpp)
+                 ${_hc_torch_tests}/torch/test_hf_parity.cpp ${_hc_torch_tests}/torch/test_eval.cpp)
   target_compile_definitions(test_forward PRIVATE
-                             HC_GOLDEN_DIR="${CMAKE_CURRENT_LIST_DIR}/../tests/golden")
+                             HC_GOLDEN_DIR="${CMAKE_CURRENT_LIST_DIR}/../tests/golden"
+                             HC_CLI_PATH="$<TARGET_FILE:hodgecover>")
+  add_dependencies(test_forward hodgecover)
   target_include_directories(test_forward PRIVATE ${_hc_torch_tests})
   target_link_libraries(test_forward PRIVATE hc_native_torch)
   add_test(NAME native.forward COMMAND test_forward --run_test=forward --log_level=message)
   set_tests_properties(native.forward PROPERTIES LABELS native)
   add_test(NAME native.hf_parity COMMAND test_forward --run_test=hf_parity --log_level=message)
   set_tests_properties(native.hf_parity PROPERTIES LABELS native)
+  add_test(NAME native.eval COMMAND test_forward --run_test=eval --log_level=message)
+  set_tests_properties(native.eval PROPERTIES LABELS native)
 endif()

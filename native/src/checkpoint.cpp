@@ -172,7 +172,9 @@ hc::Result<std::vector<float>> Checkpoint::read_f32(const std::string& name) con
     return malformed(source + ": cannot decode dtype " + hc::dtype_name(t.dtype));
   }
   std::vector<float> values(t.element_count());
-  auto decoded = decode_f32(t.dtype, m_shards[where->shard].view.bytes(t), values);
+  const auto raw = m_shards[where->shard].view.bytes(t);
+  auto decoded = decode_f32(t.dtype, raw, values);
+  m_shards[where->shard].file.drop_pages(raw);  // streamed: keep resident memory near one layer
   if (!decoded.ok()) return malformed(source + ": " + decoded.error().message);
   if (t.dtype != hc::Dtype::F8_E4M3) return values;
 

@@ -131,4 +131,59 @@ hc::Result<double> ForwardModel::perplexity(const std::vector<std::int32_t>& ids
   });
 }
 
+namespace {
+
+// Concatenates the per-sequence observations of one layer along the token dimension.
+LayerObservation concatenate(std::vector<LayerObservation>& parts) {
+  LayerObservation all;
+  all.layer = parts.front().layer;
+  all.moe = parts.front().moe;
+  auto cat = [&](at::Tensor LayerObservation::*field) {
+    std::vector<at::Tensor> pieces;
+    for (auto& part : parts) {
+      if ((part.*field).defined()) pieces.push_back(std::move(part.*field));
+    }
+    if (!pieces.empty()) all.*field = pieces.size() == 1 ? pieces.front() : at::cat(pieces, 0);
+  };
+  cat(&LayerObservation::hidden);
+  cat(&LayerObservation::x);
+  cat(&LayerObservation::router_probs);
+  cat(&LayerObservation::selected);
+  cat(&LayerObservation::gates);
+  return all;
+}
+
+}  // namespace
+
+hc::Result<std::vector<at::Tensor>> ForwardModel::run_sequences(
+    const std::vector<std::vector<std::int32_t>>& sequences, const LayerCallback& observe,
+    const std::function<void(int layer)>& layer_done) const {
+  if (sequences.empty()) {
+    return hc::make_error(hc::ErrorCode::InvalidArgument, "forward: no sequences");
+  }
+  std::vector<at::Tensor> hidden;
+  hidden.reserve(sequences.size());
+  {
+    const detail::LayerWeightScope embeddings;
+    for (const auto& ids : sequences) {
+      auto h = embed(ids);
+      if (!h.ok()) return h.error();
+      hidden.push_back(std::move(*h));
+    }
+  }
+  for (int l = 0; l < static_cast<int>(m_spec.layers.size()); ++l) {
+    const detail::LayerWeightScope weights;  // this layer's weights, decoded once
+    std::vector<LayerObservation> parts;
+    const LayerCallback keep = [&](const LayerObservation& o) { parts.push_back(o); };
+    for (auto& h : hidden) {
+      auto next = run_layer(l, h, observe ? keep : LayerCallback{});
+      if (!next.ok()) return next.error();
+      h = std::move(*next);
+    }
+    if (observe) observe(concatenate(parts));
+    if (layer_done) layer_done(l);
+  }
+  return hidden;
+}
+
 }  // namespace hc::native

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <map>
+#include <utility>
 
 #include "hc/native/forward_ops.hpp"
 
@@ -21,7 +23,35 @@ Routing route_softmax_topk(const at::Tensor& logits, int top_k, bool renormalize
 
 namespace detail {
 
+namespace {
+using WeightCache = std::map<std::pair<const Checkpoint*, std::string>, at::Tensor>;
+// The outermost active LayerWeightScope's tensors; null when none is active.
+thread_local WeightCache* t_weight_cache = nullptr;
+
+at::Tensor decode_tensor(const Checkpoint& checkpoint, const std::string& name,
+                         at::Device device);
+}  // namespace
+
+LayerWeightScope::LayerWeightScope() : m_owner(t_weight_cache == nullptr) {
+  if (m_owner) t_weight_cache = new WeightCache();
+}
+LayerWeightScope::~LayerWeightScope() {
+  if (!m_owner) return;
+  delete t_weight_cache;
+  t_weight_cache = nullptr;
+}
+
 at::Tensor load_tensor(const Checkpoint& checkpoint, const std::string& name, at::Device device) {
+  if (t_weight_cache == nullptr) return decode_tensor(checkpoint, name, device);
+  const auto key = std::make_pair(&checkpoint, name);
+  const auto it = t_weight_cache->find(key);
+  if (it != t_weight_cache->end()) return it->second;
+  return (*t_weight_cache)[key] = decode_tensor(checkpoint, name, device);
+}
+
+namespace {
+at::Tensor decode_tensor(const Checkpoint& checkpoint, const std::string& name,
+                         at::Device device) {
   auto info = checkpoint.info(name);
   if (!info.ok()) throw ForwardFailure{info.error()};
   auto values = checkpoint.read_f32(name);
@@ -35,6 +65,7 @@ at::Tensor load_tensor(const Checkpoint& checkpoint, const std::string& name, at
   std::memcpy(t.data_ptr<float>(), values->data(), values->size() * sizeof(float));
   return t.to(device);
 }
+}  // namespace
 
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
   const at::Tensor xf = x.to(at::kFloat);

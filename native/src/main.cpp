@@ -17,6 +17,9 @@ using hc::native::Command;
 
 constexpr const char* kTorchNote =
     "extract, apply and eval need a build with LibTorch; this build has none";
+constexpr const char* kNoTorch =
+    "needs LibTorch, and this build has none; rebuild with LibTorch installed";
+constexpr const char* kNotYet = "not implemented yet in this version";
 
 const char* kEpilogue =
     "Examples:\n"
@@ -29,23 +32,18 @@ const char* kEpilogue =
     "Run 'hodgecover <command> --help' for a command's options.\n"
     "Exit codes: 0 ok, 2 usage error, 3 bad input file, 4 runtime failure.\n";
 
-#if !HC_HAVE_TORCH
 // Registered so `hodgecover extract ...` explains itself instead of failing as an unknown
 // argument; any options given to them are accepted and ignored.
-Command add_unavailable_command(CLI::App& root, const std::string& name, const std::string& what) {
-  CLI::App* cmd = root.add_subcommand(name, what + " (needs LibTorch; not in this build)");
-  cmd->group("Needs LibTorch (not in this build)");
+Command add_unavailable_command(CLI::App& root, const std::string& name, const std::string& what,
+                                const std::string& why) {
+  CLI::App* cmd = root.add_subcommand(name, what + " (" + why + ")");
+  cmd->group("Not in this build");
   cmd->allow_extras();
-  cmd->footer(std::string(kTorchNote) + ".");
-  return Command{cmd, [name]() -> int {
-                   hc::native::fail(hc::native::kExitUsage,
-                                    std::string(kTorchNote) +
-                                        ". Rebuild with LibTorch installed (CMake finds Torch) to "
-                                        "use '" +
-                                        name + "'.");
+  cmd->footer("'" + name + "': " + why + ".");
+  return Command{cmd, [name, why]() -> int {
+                   hc::native::fail(hc::native::kExitUsage, "'" + name + "' is unavailable: " + why + ".");
                  }};
 }
-#endif
 
 int run(int argc, char** argv) {
   CLI::App app{
@@ -55,7 +53,7 @@ int run(int argc, char** argv) {
   app.set_version_flag("--version", std::string("hodgecover ") + hc::native::kVersion);
   // At most one; "none" is reported below, so an unknown root option gets CLI11's own message.
   app.require_subcommand(0, 1);
-  app.footer(std::string(kEpilogue) + kTorchNote + ".");
+  app.footer(std::string(kEpilogue) + (HC_HAVE_TORCH ? "" : std::string(kTorchNote) + "."));
 
   std::vector<Command> commands;
   commands.push_back(hc::native::add_info_command(app));
@@ -65,14 +63,15 @@ int run(int argc, char** argv) {
   commands.push_back(hc::native::add_demo_command(app));
   commands.push_back(hc::native::add_tokenize_command(app));
 #if HC_HAVE_TORCH
-  commands.push_back(hc::native::add_extract_command(app));
-  commands.push_back(hc::native::add_apply_command(app));
+  commands.push_back(
+      add_unavailable_command(app, "extract", "Extract statistics from a checkpoint", kNotYet));
+  commands.push_back(add_unavailable_command(app, "apply", "Apply a plan to a checkpoint", kNotYet));
   commands.push_back(hc::native::add_eval_command(app));
 #else
   commands.push_back(
-      add_unavailable_command(app, "extract", "Extract statistics from a checkpoint"));
-  commands.push_back(add_unavailable_command(app, "apply", "Apply a plan to a checkpoint"));
-  commands.push_back(add_unavailable_command(app, "eval", "Evaluate compressed checkpoints"));
+      add_unavailable_command(app, "extract", "Extract statistics from a checkpoint", kNoTorch));
+  commands.push_back(add_unavailable_command(app, "apply", "Apply a plan to a checkpoint", kNoTorch));
+  commands.push_back(add_unavailable_command(app, "eval", "Evaluate checkpoints", kNoTorch));
 #endif
 
   try {

@@ -80,3 +80,18 @@ void MappedFile::release() {
 }
 
 }  // namespace hc::native
+
+namespace hc::native {
+
+void MappedFile::drop_pages(std::span<const std::uint8_t> range) const {
+  if (m_data == nullptr || range.empty()) return;
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<std::uintptr_t>(range.data());
+  const auto end = begin + range.size();
+  const std::uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;
+  if (last <= first) return;
+  // Advisory: a failure only means the pages stay resident a little longer.
+  (void)::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
+}  // namespace hc::native

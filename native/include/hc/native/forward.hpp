@@ -53,6 +53,15 @@ class ForwardModel {
   // exp(mean next-token negative log-likelihood) over positions 1..T-1; needs T >= 2.
   hc::Result<double> perplexity(const std::vector<std::int32_t>& ids) const;
 
+  // Many independent sequences, streamed layer by layer: each layer's weights are decoded once,
+  // shared by every sequence, and released before the next layer. Returns each sequence's
+  // residual stream after the last layer ([T_s, H], pass to head()). `observe` is called once
+  // per layer with the tokens of all sequences concatenated in order; `layer_done(l)` after
+  // each layer (progress reporting).
+  hc::Result<std::vector<at::Tensor>> run_sequences(
+      const std::vector<std::vector<std::int32_t>>& sequences, const LayerCallback& observe = {},
+      const std::function<void(int layer)>& layer_done = {}) const;
+
  private:
   ForwardModel(Checkpoint checkpoint, MoeModelSpec spec, at::Device device)
       : m_checkpoint(std::move(checkpoint)), m_spec(std::move(spec)), m_device(device) {}

@@ -19,8 +19,22 @@ struct ForwardFailure {
 };
 
 // The tensor `name` as fp32 with its checkpoint shape, on `device`. Throws ForwardFailure
-// (Malformed, message naming the tensor) when it is missing or undecodable.
+// (Malformed, message naming the tensor) when it is missing or undecodable. Inside a
+// LayerWeightScope each tensor is decoded once and reused until the scope ends.
 at::Tensor load_tensor(const Checkpoint& checkpoint, const std::string& name, at::Device device);
+
+// While alive (on this thread), load_tensor keeps what it decodes, so running one layer over
+// many sequences decodes its weights once; the weights are released when the scope ends.
+class LayerWeightScope {
+ public:
+  LayerWeightScope();
+  ~LayerWeightScope();
+  LayerWeightScope(const LayerWeightScope&) = delete;
+  LayerWeightScope& operator=(const LayerWeightScope&) = delete;
+
+ private:
+  bool m_owner;  // nested scopes share the outermost one's cache
+};
 
 // RMSNorm over the last dimension: x * rsqrt(mean(x^2) + eps) * weight, computed in fp32.
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);

@@ -31,6 +31,11 @@ class MappedFile {
   std::size_t size() const { return m_size; }
   const std::filesystem::path& path() const { return m_path; }
 
+  // Tells the kernel the pages wholly inside `range` (a subspan of bytes()) are not needed
+  // now: they leave this process's resident set and are read again on the next access. Lets
+  // a layer-streamed reader keep its resident memory near one layer, whatever the file size.
+  void drop_pages(std::span<const std::uint8_t> range) const;
+
  private:
   void release();
 

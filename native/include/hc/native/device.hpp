@@ -1,0 +1,19 @@
+// The --device switch of the LibTorch commands: auto (CUDA when this build and machine have
+// it, else CPU), cpu, cuda or cuda:N.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <string>
+
+#include "hc/result.hpp"
+
+namespace hc::native {
+
+// InvalidArgument for an unknown name or for cuda on a build/machine without CUDA.
+hc::Result<at::Device> parse_device(const std::string& name);
+
+// "cpu", "cuda:0" for reports.
+std::string device_text(at::Device device);
+
+}  // namespace hc::native

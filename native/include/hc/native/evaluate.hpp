@@ -1,0 +1,39 @@
+// Held-out evaluation of one or several checkpoints on the same token sequences: perplexity,
+// and KL divergence and top-1 agreement relative to the first (reference) model.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "hc/result.hpp"
+
+namespace hc::native {
+
+struct ModelEvaluation {
+  std::string model;        // the directory as given
+  double perplexity = 0.0;  // exp(mean next-token NLL)
+  double nll = 0.0;         // mean next-token negative log-likelihood (nats)
+  double kl = 0.0;          // mean KL(p_reference || p_model) over the predicted positions
+  double top1_agreement = 1.0;  // fraction of positions whose argmax matches the reference
+  std::size_t tokens = 0;       // predicted positions (sum of T_s - 1)
+  double seconds = 0.0;         // forward time of this model
+};
+
+// Progress: (model index, layers done, layers in that model).
+using EvalProgress = std::function<void(std::size_t model, int done, int layers)>;
+
+// Runs every model on `sequences` (each needs >= 2 tokens), layer-streamed on `device`. The
+// first model is the reference for kl and top1_agreement (its own are 0 and 1). Models must
+// share the vocabulary size. Errors name the model directory.
+hc::Result<std::vector<ModelEvaluation>> evaluate_models(
+    const std::vector<std::filesystem::path>& models,
+    const std::vector<std::vector<std::int32_t>>& sequences, at::Device device,
+    const EvalProgress& progress = {});
+
+}  // namespace hc::native
