@@ -35,3 +35,10 @@ if(HC_BUILD_TESTS AND NOT EMSCRIPTEN)
   add_test(NAME native.eval COMMAND test_forward --run_test=eval --log_level=message)
   set_tests_properties(native.eval PROPERTIES LABELS native)
 endif()
+
+# Eval throughput and streaming-memory benchmark (source in bench/).
+if(HC_BUILD_BENCH)
+  add_executable(bench_eval ${CMAKE_CURRENT_LIST_DIR}/../bench/bench_eval.cpp)
+  target_link_libraries(bench_eval PRIVATE hc_native_torch)
+  set_target_properties(bench_eval PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
+endif()

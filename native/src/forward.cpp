@@ -63,6 +63,35 @@ hc::Result<at::Tensor> ForwardModel::embed(const std::vector<std::int32_t>& ids)
   });
 }
 
+namespace {
+
+// Residual stream after the attention sub-block: h + attention(input_norm(h)).
+at::Tensor attention_residual(const MoeModelSpec& model, const LayerSpec& spec,
+                              const Checkpoint& checkpoint, const at::Tensor& h,
+                              at::Device device) {
+  const at::Tensor attn_in = detail::rms_norm(
+      h, detail::load_tensor(checkpoint, spec.input_norm, device), model.rms_norm_eps);
+  return h + detail::attention(model, spec, checkpoint, attn_in, device);
+}
+
+// Residual stream after the MLP / MoE sub-block; token-wise, so `mid` may hold the tokens of
+// many sequences. Fills the observation's x and routing fields.
+at::Tensor mlp_residual(const MoeModelSpec& model, const LayerSpec& spec,
+                        const Checkpoint& checkpoint, const at::Tensor& mid, at::Device device,
+                        LayerObservation& observation) {
+  const at::Tensor x = detail::rms_norm(
+      mid, detail::load_tensor(checkpoint, spec.post_attention_norm, device), model.rms_norm_eps);
+  observation.layer = spec.index;
+  observation.moe = spec.moe;
+  observation.x = x;
+  const at::Tensor mlp = spec.moe
+                             ? detail::moe_block(model, spec, checkpoint, x, device, observation)
+                             : detail::dense_mlp(spec, checkpoint, x, device);
+  return mid + mlp;
+}
+
+}  // namespace
+
 hc::Result<at::Tensor> ForwardModel::run_layer(int layer, const at::Tensor& hidden,
                                                const LayerCallback& observe) const {
   if (layer < 0 || layer >= static_cast<int>(m_spec.layers.size())) {
@@ -71,23 +100,13 @@ hc::Result<at::Tensor> ForwardModel::run_layer(int layer, const at::Tensor& hidd
   }
   const LayerSpec& spec = m_spec.layers[static_cast<std::size_t>(layer)];
   return guarded("layer", [&] {
-    const double eps = m_spec.rms_norm_eps;
     const at::Tensor h = hidden.to(m_device, at::kFloat);
-    const at::Tensor attn_in =
-        detail::rms_norm(h, detail::load_tensor(m_checkpoint, spec.input_norm, m_device), eps);
-    const at::Tensor mid = h + detail::attention(m_spec, spec, m_checkpoint, attn_in, m_device);
-    const at::Tensor x = detail::rms_norm(
-        mid, detail::load_tensor(m_checkpoint, spec.post_attention_norm, m_device), eps);
+    const at::Tensor mid = attention_residual(m_spec, spec, m_checkpoint, h, m_device);
     LayerObservation observation;
-    observation.layer = layer;
-    observation.moe = spec.moe;
     observation.hidden = h;
-    observation.x = x;
-    const at::Tensor mlp =
-        spec.moe ? detail::moe_block(m_spec, spec, m_checkpoint, x, m_device, observation)
-                 : detail::dense_mlp(spec, m_checkpoint, x, m_device);
+    at::Tensor out = mlp_residual(m_spec, spec, m_checkpoint, mid, m_device, observation);
     if (observe) observe(observation);
-    return at::Tensor(mid + mlp);
+    return out;
   });
 }
 
@@ -131,30 +150,6 @@ hc::Result<double> ForwardModel::perplexity(const std::vector<std::int32_t>& ids
   });
 }
 
-namespace {
-
-// Concatenates the per-sequence observations of one layer along the token dimension.
-LayerObservation concatenate(std::vector<LayerObservation>& parts) {
-  LayerObservation all;
-  all.layer = parts.front().layer;
-  all.moe = parts.front().moe;
-  auto cat = [&](at::Tensor LayerObservation::*field) {
-    std::vector<at::Tensor> pieces;
-    for (auto& part : parts) {
-      if ((part.*field).defined()) pieces.push_back(std::move(part.*field));
-    }
-    if (!pieces.empty()) all.*field = pieces.size() == 1 ? pieces.front() : at::cat(pieces, 0);
-  };
-  cat(&LayerObservation::hidden);
-  cat(&LayerObservation::x);
-  cat(&LayerObservation::router_probs);
-  cat(&LayerObservation::selected);
-  cat(&LayerObservation::gates);
-  return all;
-}
-
-}  // namespace
-
 hc::Result<std::vector<at::Tensor>> ForwardModel::run_sequences(
     const std::vector<std::vector<std::int32_t>>& sequences, const LayerCallback& observe,
     const std::function<void(int layer)>& layer_done) const {
@@ -162,25 +157,38 @@ hc::Result<std::vector<at::Tensor>> ForwardModel::run_sequences(
     return hc::make_error(hc::ErrorCode::InvalidArgument, "forward: no sequences");
   }
   std::vector<at::Tensor> hidden;
-  hidden.reserve(sequences.size());
+  std::vector<int64_t> lengths;
   {
     const detail::LayerWeightScope embeddings;
     for (const auto& ids : sequences) {
       auto h = embed(ids);
       if (!h.ok()) return h.error();
       hidden.push_back(std::move(*h));
+      lengths.push_back(static_cast<int64_t>(ids.size()));
     }
   }
   for (int l = 0; l < static_cast<int>(m_spec.layers.size()); ++l) {
-    const detail::LayerWeightScope weights;  // this layer's weights, decoded once
-    std::vector<LayerObservation> parts;
-    const LayerCallback keep = [&](const LayerObservation& o) { parts.push_back(o); };
-    for (auto& h : hidden) {
-      auto next = run_layer(l, h, observe ? keep : LayerCallback{});
-      if (!next.ok()) return next.error();
-      h = std::move(*next);
-    }
-    if (observe) observe(concatenate(parts));
+    const LayerSpec& spec = m_spec.layers[static_cast<std::size_t>(l)];
+    auto done = guarded("layer", [&] {
+      // Attention per sequence (its weights decoded once, shared by all sequences); then the
+      // token-wise MLP / MoE block once over every token, each expert loaded once.
+      std::vector<at::Tensor> mids;
+      {
+        const detail::LayerWeightScope attention_weights;
+        for (const auto& h : hidden) {
+          mids.push_back(attention_residual(m_spec, spec, m_checkpoint, h, m_device));
+        }
+      }
+      LayerObservation observation;
+      if (observe) observation.hidden = at::cat(hidden, 0);
+      const at::Tensor mid = at::cat(mids, 0);
+      mids.clear();
+      const at::Tensor out = mlp_residual(m_spec, spec, m_checkpoint, mid, m_device, observation);
+      hidden = at::split_with_sizes(out, lengths, 0);
+      if (observe) observe(observation);
+      return true;
+    });
+    if (!done.ok()) return done.error();
     if (layer_done) layer_done(l);
   }
   return hidden;
