@@ -8,6 +8,9 @@ add_library(hc_native_torch STATIC
   ${CMAKE_CURRENT_LIST_DIR}/src/device.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/evaluate.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/cmd_eval.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/barriers.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/extract.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/cmd_extract.cpp
 )
 target_include_directories(hc_native_torch PUBLIC ${CMAKE_CURRENT_LIST_DIR}/include)
 target_link_libraries(hc_native_torch PUBLIC hc_native ${TORCH_LIBRARIES})

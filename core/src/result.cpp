@@ -11,6 +11,7 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::Corrupt: return "Corrupt";
     case ErrorCode::InvalidArgument: return "InvalidArgument";
     case ErrorCode::NumericalFailure: return "NumericalFailure";
+    case ErrorCode::WriteFailed: return "WriteFailed";
   }
   return "Unknown";
 }

@@ -20,6 +20,7 @@ int exit_code_for(hc::ErrorCode code) {
     case hc::ErrorCode::InvalidArgument:
       return kExitUsage;
     case hc::ErrorCode::NumericalFailure:
+    case hc::ErrorCode::WriteFailed:
       return kExitRuntime;
   }
   return kExitRuntime;

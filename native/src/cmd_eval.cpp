@@ -48,6 +48,7 @@ void print_table(const std::vector<ModelEvaluation>& results) {
 int run_eval(const EvalArgs& args) {
   if (args.seq_len < 2) fail(kExitUsage, "--seq-len must be at least 2");
   const at::Device device = take(parse_device(args.device));
+  tune_allocator_for_tensors();
   const TokenStream stream =
       take(read_token_stream(args.model, args.source, vocab_size_of(args.model)));
   const auto sequences = split_sequences(stream.ids, args.seq_len, args.tokens, /*min_tail=*/2);

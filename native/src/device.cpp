@@ -2,6 +2,7 @@
 #include "hc/native/device.hpp"
 
 #include <ATen/Context.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <cctype>
@@ -37,5 +38,10 @@ hc::Result<at::Device> parse_device(const std::string& name) {
 }
 
 std::string device_text(at::Device device) { return device.str(); }
+
+void tune_allocator_for_tensors() {
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+}
 
 }  // namespace hc::native

@@ -105,6 +105,7 @@ hc::Result<at::Tensor> ForwardModel::run_layer(int layer, const at::Tensor& hidd
     LayerObservation observation;
     observation.hidden = h;
     at::Tensor out = mlp_residual(m_spec, spec, m_checkpoint, mid, m_device, observation);
+    observation.output = out;
     if (observe) observe(observation);
     return out;
   });
@@ -185,6 +186,7 @@ hc::Result<std::vector<at::Tensor>> ForwardModel::run_sequences(
       mids.clear();
       const at::Tensor out = mlp_residual(m_spec, spec, m_checkpoint, mid, m_device, observation);
       hidden = at::split_with_sizes(out, lengths, 0);
+      observation.output = out;
       if (observe) observe(observation);
       return true;
     });

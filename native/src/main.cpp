@@ -63,8 +63,7 @@ int run(int argc, char** argv) {
   commands.push_back(hc::native::add_demo_command(app));
   commands.push_back(hc::native::add_tokenize_command(app));
 #if HC_HAVE_TORCH
-  commands.push_back(
-      add_unavailable_command(app, "extract", "Extract statistics from a checkpoint", kNotYet));
+  commands.push_back(hc::native::add_extract_command(app));
   commands.push_back(add_unavailable_command(app, "apply", "Apply a plan to a checkpoint", kNotYet));
   commands.push_back(hc::native::add_eval_command(app));
 #else

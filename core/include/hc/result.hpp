@@ -17,6 +17,7 @@ enum class ErrorCode {
   Corrupt,             // structure fine but content wrong: checksum, NaN, out-of-range index
   InvalidArgument,     // caller passed a bad option (tau, keep, method, ...)
   NumericalFailure,    // a solver did not reach its tolerance
+  WriteFailed,         // an output file or directory could not be created or written
 };
 
 const char* error_code_name(ErrorCode code);

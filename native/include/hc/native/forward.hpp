@@ -24,6 +24,7 @@ struct LayerObservation {
   at::Tensor router_probs;  // [T, E] fp32 softmax of the router logits (undefined if dense)
   at::Tensor selected;      // [T, k] int64 expert indices, by descending probability
   at::Tensor gates;         // [T, k] fp32 weights applied to the selected experts' outputs
+  at::Tensor output;        // [T, H] residual stream leaving the layer
 };
 using LayerCallback = std::function<void(const LayerObservation&)>;
 

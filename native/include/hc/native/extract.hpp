@@ -1,0 +1,53 @@
+// `hodgecover extract` pipeline (SPEC §6): calibration tokens through the layer-streamed
+// model; per MoE layer expert statistics, all pair barriers, candidate triangles and their
+// triplet barriers; a statistics file written atomically, resumable layer by layer.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "hc/native/barriers.hpp"
+#include "hc/native/calibration.hpp"
+#include "hc/result.hpp"
+#include "hc/stats_file.hpp"
+
+namespace hc::native {
+
+struct ExtractOptions {
+  std::filesystem::path model;
+  TokenSource source;
+  std::filesystem::path out;
+  std::size_t tokens = 8192;  // calibration tokens used (whole sequences)
+  std::size_t seq_len = 512;
+  at::Device device = at::Device(at::kCPU);
+  BarrierKind barrier = BarrierKind::KlLens;
+  int max_triangles = 4096;            // stage-1 candidates kept per layer
+  double candidate_quantile = 0.75;    // stage 1: all three pair barriers <= this quantile
+  bool resume = false;                 // reuse the layers of an interrupted run
+};
+
+// Progress of the long stages, for a progress bar: (label, units done, units in the stage).
+using ExtractProgress = std::function<void(const std::string& stage, std::size_t done,
+                                           std::size_t total)>;
+
+struct ExtractSummary {
+  hc::StatsFile stats;
+  std::size_t layers_resumed = 0;  // layers taken from an interrupted run
+  double seconds = 0.0;
+};
+
+// Where an interrupted run keeps its finished layers: "<out>.partial/".
+std::filesystem::path partial_dir_for(const std::filesystem::path& out);
+
+// Runs the extraction and writes `options.out` (temporary name, renamed when complete; the
+// partial directory is removed then). Error codes: InvalidArgument (bad options, too little
+// text, a --resume whose settings differ), Malformed (checkpoint, tokenizer, ids), and
+// NumericalFailure for an output that cannot be written (message names the path).
+hc::Result<ExtractSummary> run_extract(const ExtractOptions& options,
+                                       const ExtractProgress& progress = {});
+
+}  // namespace hc::native
