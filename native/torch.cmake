@@ -24,7 +24,8 @@ set_property(GLOBAL PROPERTY HC_TORCH_BUILT ON)
 if(HC_BUILD_TESTS AND NOT EMSCRIPTEN)
   set(_hc_torch_tests ${CMAKE_CURRENT_LIST_DIR}/../tests/native)
   add_executable(test_forward ${_hc_torch_tests}/main.cpp ${_hc_torch_tests}/torch/test_forward.cpp
-                 ${_hc_torch_tests}/torch/test_hf_parity.cpp ${_hc_torch_tests}/torch/test_eval.cpp)
+                 ${_hc_torch_tests}/torch/test_hf_parity.cpp ${_hc_torch_tests}/torch/test_eval.cpp
+                 ${_hc_torch_tests}/torch/test_extract.cpp)
   target_compile_definitions(test_forward PRIVATE
                              HC_GOLDEN_DIR="${CMAKE_CURRENT_LIST_DIR}/../tests/golden"
                              HC_CLI_PATH="$<TARGET_FILE:hodgecover>")
@@ -37,6 +38,8 @@ if(HC_BUILD_TESTS AND NOT EMSCRIPTEN)
   set_tests_properties(native.hf_parity PROPERTIES LABELS native)
   add_test(NAME native.eval COMMAND test_forward --run_test=eval --log_level=message)
   set_tests_properties(native.eval PROPERTIES LABELS native)
+  add_test(NAME native.extract COMMAND test_forward --run_test=extract --log_level=message)
+  set_tests_properties(native.extract PROPERTIES LABELS native)
 endif()
 
 # Eval throughput and streaming-memory benchmark (source in bench/).
