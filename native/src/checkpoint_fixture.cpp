@@ -7,7 +7,8 @@
 namespace hc::native {
 
 std::optional<Family> family_from_model_type(const std::string& model_type) {
-  for (Family f : {Family::Mixtral, Family::Qwen2Moe, Family::Qwen3Moe, Family::Olmoe}) {
+  for (Family f : {Family::Mixtral, Family::Qwen2Moe, Family::Qwen3Moe, Family::Olmoe,
+                   Family::DeepseekV2, Family::DeepseekV3, Family::GptOss}) {
     if (model_type == family_model_type(f)) return f;
   }
   return std::nullopt;
@@ -64,6 +65,53 @@ nlohmann::json fixture_config(Family family, const FixtureSizes& s) {
       c["rope_theta"] = 10000.0;
       c["clip_qkv"] = nullptr;
       break;
+    case Family::DeepseekV2:
+    case Family::DeepseekV3: {
+      const bool v3 = family == Family::DeepseekV3;
+      c["architectures"] = {v3 ? "DeepseekV3ForCausalLM" : "DeepseekV2ForCausalLM"};
+      c["num_key_value_heads"] = s.heads;  // MLA: every head has its own key
+      c["n_routed_experts"] = s.experts;
+      c["n_shared_experts"] = s.n_shared_experts;
+      c["moe_intermediate_size"] = s.moe_intermediate;
+      c["intermediate_size"] = s.intermediate;
+      c["first_k_dense_replace"] = s.first_k_dense_replace;
+      c["moe_layer_freq"] = 1;
+      c["n_group"] = s.n_group;
+      c["topk_group"] = s.topk_group;
+      c["topk_method"] = v3 ? "noaux_tc" : "group_limited_greedy";
+      c["scoring_func"] = v3 ? "sigmoid" : "softmax";
+      c["norm_topk_prob"] = v3;
+      c["routed_scaling_factor"] = v3 ? 2.5 : 1.5;
+      const int q_rank = s.q_lora_rank >= 0 ? s.q_lora_rank : (v3 ? 24 : 0);
+      c["q_lora_rank"] = q_rank > 0 ? nlohmann::json(q_rank) : nlohmann::json(nullptr);
+      c["kv_lora_rank"] = s.kv_lora_rank;
+      c["qk_nope_head_dim"] = s.qk_nope_head_dim;
+      c["qk_rope_head_dim"] = s.qk_rope_head_dim;
+      c["v_head_dim"] = s.v_head_dim;
+      c["attention_bias"] = false;
+      c["rms_norm_eps"] = 1e-6;
+      c["rope_theta"] = 10000.0;
+      if (v3) c["rope_interleave"] = true;
+      break;
+    }
+    case Family::GptOss: {
+      c["architectures"] = {"GptOssForCausalLM"};
+      c["num_local_experts"] = s.experts;
+      c["intermediate_size"] = s.moe_intermediate;
+      c["head_dim"] = s.head_dim;
+      c["attention_bias"] = true;
+      c["sliding_window"] = s.sliding_window;
+      std::vector<std::string> types;
+      for (int l = 0; l < s.layers; ++l)
+        types.push_back(l % 2 == 0 ? "sliding_attention" : "full_attention");
+      c["layer_types"] = types;
+      c["swiglu_limit"] = 7.0;
+      c["router_aux_loss_coef"] = 0.9;
+      c["rms_norm_eps"] = 1e-5;
+      c["rope_theta"] = 150000.0;
+      c["hidden_act"] = "silu";
+      break;
+    }
   }
   return c;
 }
