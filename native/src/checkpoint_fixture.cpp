@@ -2,6 +2,8 @@
 // named and shaped by the same MoeModelSpec the reader validates against.
 #include "hc/native/checkpoint_fixture.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <random>
 
 namespace hc::native {
@@ -135,6 +137,37 @@ std::vector<TensorToWrite> random_tensors(const MoeModelSpec& spec, std::uint64_
   return out;
 }
 
+void quantize_fp8_blocks(std::vector<TensorToWrite>& tensors, std::uint64_t block) {
+  std::vector<TensorToWrite> scales;
+  for (auto& t : tensors) {
+    const bool layer_linear = t.name.rfind("model.layers.", 0) == 0 && t.shape.size() == 2 &&
+                              t.name.size() > 7 &&
+                              t.name.compare(t.name.size() - 7, 7, ".weight") == 0 &&
+                              t.name.find("norm") == std::string::npos &&
+                              t.name.find("mlp.gate.weight") == std::string::npos;
+    if (!layer_linear) continue;
+    const std::uint64_t rows = t.shape[0], cols = t.shape[1];
+    const std::uint64_t br = (rows + block - 1) / block, bc = (cols + block - 1) / block;
+    TensorToWrite s{t.name + "_scale_inv", hc::Dtype::F32, {br, bc}, std::vector<float>(br * bc)};
+    for (std::uint64_t bi = 0; bi < br; ++bi) {
+      for (std::uint64_t bj = 0; bj < bc; ++bj) {
+        float amax = 0;
+        for (std::uint64_t i = bi * block; i < std::min(rows, (bi + 1) * block); ++i)
+          for (std::uint64_t j = bj * block; j < std::min(cols, (bj + 1) * block); ++j)
+            amax = std::max(amax, std::fabs(t.values[i * cols + j]));
+        const float scale = amax > 0 ? amax / 448.0f : 1.0f;
+        s.values[bi * bc + bj] = scale;
+        for (std::uint64_t i = bi * block; i < std::min(rows, (bi + 1) * block); ++i)
+          for (std::uint64_t j = bj * block; j < std::min(cols, (bj + 1) * block); ++j)
+            t.values[i * cols + j] /= scale;  // encoded to F8 by the writer
+      }
+    }
+    t.dtype = hc::Dtype::F8_E4M3;
+    scales.push_back(std::move(s));
+  }
+  for (auto& s : scales) tensors.push_back(std::move(s));
+}
+
 std::optional<IoError> write_random_checkpoint(const std::filesystem::path& dir, Family family,
                                                const FixtureSizes& sizes, std::uint64_t seed,
                                                hc::Dtype dtype, std::uint64_t shard_bytes) {
@@ -142,11 +175,21 @@ std::optional<IoError> write_random_checkpoint(const std::filesystem::path& dir,
   config["torch_dtype"] = dtype == hc::Dtype::F32   ? "float32"
                           : dtype == hc::Dtype::F16 ? "float16"
                                                     : "bfloat16";
+  const bool fp8 = dtype == hc::Dtype::F8_E4M3;
+  if (fp8) {
+    config["torch_dtype"] = "bfloat16";
+    config["quantization_config"] = {{"quant_method", "fp8"},
+                                     {"fmt", "e4m3"},
+                                     {"activation_scheme", "dynamic"},
+                                     {"weight_block_size", {kFixtureFp8Block, kFixtureFp8Block}}};
+  }
   auto spec = model_spec_from_config(config);
   if (!spec.ok()) return IoError{IoFailure::WriteFailed, spec.error().message};
   CheckpointWriteOptions options;
   options.shard_bytes = shard_bytes;
-  return write_checkpoint(dir, config, random_tensors(*spec, seed, dtype), options);
+  auto tensors = random_tensors(*spec, seed, fp8 ? hc::Dtype::BF16 : dtype);
+  if (fp8) quantize_fp8_blocks(tensors, kFixtureFp8Block);
+  return write_checkpoint(dir, config, tensors, options);
 }
 
 }  // namespace hc::native

@@ -144,14 +144,13 @@ int run_checkpoint_info(const std::string& dir, bool json) {
   row("hidden / inner", strprintf("%d / %d (dense %d)", spec.hidden_size,
                                   spec.moe_intermediate_size, spec.intermediate_size));
   if (mla) {
-    row("attention",
-        strprintf("MLA, %d heads, q rank %d, kv rank %d, qk %d+%d (rope), v %d", spec.num_heads,
-                  spec.q_lora_rank, spec.kv_lora_rank, spec.qk_nope_head_dim,
-                  spec.qk_rope_head_dim, spec.v_head_dim));
+    row("attention", strprintf("MLA, %d heads, q rank %d, kv rank %d, qk %d+%d (rope), v %d",
+                               spec.num_heads, spec.q_lora_rank, spec.kv_lora_rank,
+                               spec.qk_nope_head_dim, spec.qk_rope_head_dim, spec.v_head_dim));
   } else {
-    row("attention", strprintf("%d heads, %d kv heads, head dim %d%s", spec.num_heads,
-                               spec.num_kv_heads, spec.head_dim,
-                               spec.attention_sinks ? ", sinks" : ""));
+    row("attention",
+        strprintf("%d heads, %d kv heads, head dim %d%s", spec.num_heads, spec.num_kv_heads,
+                  spec.head_dim, spec.attention_sinks ? ", sinks" : ""));
   }
   if (!sliding.empty()) {
     row("sliding window",

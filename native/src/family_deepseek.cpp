@@ -114,7 +114,7 @@ hc::Status fill_deepseek(const nlohmann::json& config, MoeModelSpec& spec) {
       return unsupported("config.json: topk_method \"" + method +
                          "\" is not supported for deepseek_v2 (greedy, group_limited_greedy)");
     }
-    spec.norm_topk_prob = false;  // transformers' DeepseekV2 never renormalises
+    spec.norm_topk_prob = false;   // transformers' DeepseekV2 never renormalises
     spec.rope_interleaved = true;  // V2 rotates adjacent pairs (complex form)
   }
   const bool grouped = spec.routing != RoutingKind::SoftmaxTopk;
@@ -122,8 +122,9 @@ hc::Status fill_deepseek(const nlohmann::json& config, MoeModelSpec& spec) {
     spec.n_group = spec.topk_group = 1;
   } else {
     if (spec.n_group == 0 || spec.topk_group == 0 || spec.topk_group > spec.n_group) {
-      return malformed("config.json: n_group and topk_group must be positive with "
-                       "topk_group <= n_group");
+      return malformed(
+          "config.json: n_group and topk_group must be positive with "
+          "topk_group <= n_group");
     }
     if (spec.num_experts % spec.n_group != 0) {
       return malformed("config.json: n_routed_experts must be a multiple of n_group");
@@ -133,7 +134,8 @@ hc::Status fill_deepseek(const nlohmann::json& config, MoeModelSpec& spec) {
       return malformed("config.json: noaux_tc routing needs at least 2 experts per group");
     }
     if (spec.topk_group * per_group < spec.top_k) {
-      return malformed("config.json: topk_group groups hold fewer experts than num_experts_per_tok");
+      return malformed(
+          "config.json: topk_group groups hold fewer experts than num_experts_per_tok");
     }
   }
 
@@ -145,8 +147,9 @@ hc::Status fill_deepseek(const nlohmann::json& config, MoeModelSpec& spec) {
   HC_FILL(spec.v_head_dim, config_int_or(config, "v_head_dim", 128));
   if (spec.kv_lora_rank == 0 || spec.qk_rope_head_dim == 0 || spec.qk_rope_head_dim % 2 != 0 ||
       spec.v_head_dim == 0) {
-    return malformed("config.json: kv_lora_rank, v_head_dim and an even qk_rope_head_dim must be "
-                     "positive");
+    return malformed(
+        "config.json: kv_lora_rank, v_head_dim and an even qk_rope_head_dim must be "
+        "positive");
   }
   spec.head_dim = spec.qk_rope_head_dim;  // the rotary dimension, as transformers sets it
 

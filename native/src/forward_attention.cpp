@@ -7,15 +7,20 @@
 
 namespace hc::native::detail {
 
-at::Tensor apply_rope(const at::Tensor& x, double theta, bool interleaved) {
+at::Tensor apply_rope(const MoeModelSpec& spec, const at::Tensor& x) {
   const int64_t tokens = x.size(0), dim = x.size(-1), half = dim / 2;
+  if (int64_t(spec.rope_inv_freq.size()) != half) {
+    throw ForwardFailure{hc::make_error(hc::ErrorCode::Malformed,
+                                        "forward: rotary dimension does not match the config")};
+  }
   const auto opts = x.options().dtype(at::kFloat);
-  // HF computes inv_freq from an int64 arange in float32; double here then cast is equal
-  // within fp32 rounding.
-  const at::Tensor exponents = at::arange(0, dim, 2, opts.dtype(at::kDouble)) / double(dim);
-  const at::Tensor inv_freq = (1.0 / at::pow(theta, exponents)).to(at::kFloat);
+  // HF builds inv_freq in float32; the double table cast here is equal within fp32 rounding.
+  const at::Tensor inv_freq = at::tensor(spec.rope_inv_freq, at::TensorOptions().dtype(at::kDouble))
+                                  .to(x.device(), at::kFloat);
   const at::Tensor freqs = at::outer(at::arange(tokens, opts), inv_freq);  // [T, D/2]
-  const at::Tensor cos = freqs.cos().unsqueeze(1), sin = freqs.sin().unsqueeze(1);
+  const double af = spec.rope_attention_factor;
+  const at::Tensor cos = (freqs.cos() * af).unsqueeze(1), sin = (freqs.sin() * af).unsqueeze(1);
+  const bool interleaved = spec.rope_interleaved;
   at::Tensor a, b;  // the two members of each rotated pair, [T, heads, D/2]
   if (interleaved) {
     const at::Tensor pairs = x.reshape({x.size(0), x.size(1), half, 2});
@@ -76,8 +81,8 @@ at::Tensor attention(const MoeModelSpec& spec, const LayerSpec& layer, const Che
     q = rms_norm(q, load_tensor(checkpoint, layer.q_norm, device), spec.rms_norm_eps);
     k = rms_norm(k, load_tensor(checkpoint, layer.k_norm, device), spec.rms_norm_eps);
   }
-  q = apply_rope(q, spec.rope_theta, spec.rope_interleaved);
-  k = apply_rope(k, spec.rope_theta, spec.rope_interleaved);
+  q = apply_rope(spec, q);
+  k = apply_rope(spec, k);
   // GQA: query head h reads kv head h / (heads / kv_heads), as HF repeat_kv.
   const int64_t rep = heads / kv_heads;
   if (rep > 1) {
@@ -86,8 +91,9 @@ at::Tensor attention(const MoeModelSpec& spec, const LayerSpec& layer, const Che
   }
   const at::Tensor sinks =
       layer.sinks.empty() ? at::Tensor() : load_tensor(checkpoint, layer.sinks, device);
-  const at::Tensor out = causal_attention(q, k, v, 1.0 / std::sqrt(double(hd)),
-                                          layer.sliding ? spec.sliding_window : 0, sinks);
+  const at::Tensor out =
+      causal_attention(q, k, v, spec.softmax_scale_factor / std::sqrt(double(hd)),
+                       layer.sliding ? spec.sliding_window : 0, sinks);
   return project(out, layer.o_proj, layer.o_bias);
 }
 
@@ -100,8 +106,8 @@ at::Tensor mla_attention(const MoeModelSpec& spec, const LayerSpec& layer,
   if (spec.q_lora_rank == 0) {
     q = at::linear(x, weight(layer.q_proj));
   } else {
-    const at::Tensor qa = rms_norm(at::linear(x, weight(layer.q_a_proj)), weight(layer.q_a_norm),
-                                   kMlaNormEps);
+    const at::Tensor qa =
+        rms_norm(at::linear(x, weight(layer.q_a_proj)), weight(layer.q_a_norm), kMlaNormEps);
     q = at::linear(qa, weight(layer.q_b_proj));
   }
   q = q.reshape({tokens, heads, nope + rope});
@@ -112,15 +118,15 @@ at::Tensor mla_attention(const MoeModelSpec& spec, const LayerSpec& layer,
       at::linear(latent, weight(layer.kv_b_proj)).reshape({tokens, heads, nope + vd});
   // One rotary key shared by all heads (the "MQA" part of kv_a_proj_with_mqa).
   const at::Tensor k_rot =
-      apply_rope(compressed.narrow(-1, rank, rope).reshape({tokens, 1, rope}), spec.rope_theta,
-                 spec.rope_interleaved)
+      apply_rope(spec, compressed.narrow(-1, rank, rope).reshape({tokens, 1, rope}))
           .expand({tokens, heads, rope});
-  const at::Tensor q_rot =
-      apply_rope(q.narrow(-1, nope, rope).contiguous(), spec.rope_theta, spec.rope_interleaved);
+  const at::Tensor q_rot = apply_rope(spec, q.narrow(-1, nope, rope).contiguous());
   const at::Tensor qf = at::cat({q.narrow(-1, 0, nope), q_rot}, -1);
   const at::Tensor kf = at::cat({kv.narrow(-1, 0, nope), k_rot}, -1);
   const at::Tensor v = kv.narrow(-1, nope, vd);
-  const at::Tensor out = causal_attention(qf, kf, v, 1.0 / std::sqrt(double(nope + rope)));
+  // DeepSeek-V3 with yarn multiplies the softmax scale by mscale^2 (softmax_scale_factor).
+  const at::Tensor out =
+      causal_attention(qf, kf, v, spec.softmax_scale_factor / std::sqrt(double(nope + rope)));
   return at::linear(out, weight(layer.o_proj));
 }
 

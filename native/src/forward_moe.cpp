@@ -15,8 +15,12 @@ ExpertWeights load_expert(const MoeModelSpec& spec, const LayerSpec& layer,
                           FusedCache& fused) {
   if (spec.layout == ExpertLayout::PerExpert) {
     const MlpNames& n = layer.experts.at(static_cast<std::size_t>(e));
-    return {load_tensor(checkpoint, n.gate, device), load_tensor(checkpoint, n.up, device),
-            load_tensor(checkpoint, n.down, device), {}, {}, {}};
+    return {load_tensor(checkpoint, n.gate, device),
+            load_tensor(checkpoint, n.up, device),
+            load_tensor(checkpoint, n.down, device),
+            {},
+            {},
+            {}};
   }
   if (!fused.gate_up.defined()) {
     fused.gate_up = load_tensor(checkpoint, layer.fused_gate_up, device);

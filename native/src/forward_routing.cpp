@@ -38,8 +38,8 @@ Routing route_softmax_topk(const at::Tensor& logits, int top_k, bool renormalize
   return r;
 }
 
-Routing route_group_limited_greedy(const at::Tensor& logits, int top_k, int n_group,
-                                   int topk_group, double scale) {
+Routing route_group_limited_greedy(const at::Tensor& logits, int top_k, int n_group, int topk_group,
+                                   double scale) {
   Routing r;
   r.probs = at::softmax(logits.to(at::kFloat), -1);  // [T, E]
   const int64_t tokens = r.probs.size(0);

@@ -36,30 +36,6 @@ const nlohmann::json* present(const nlohmann::json& config, const char* key) {
   return it == config.end() || it->is_null() ? nullptr : &*it;
 }
 
-// RoPE variants other than the plain one change positions' angles (and some the softmax
-// scale); running them as plain RoPE would give silently wrong logits, so they are refused.
-hc::Status check_rope_scaling(const nlohmann::json& config) {
-  for (const char* key : {"rope_scaling", "rope_parameters"}) {
-    const nlohmann::json* rope = present(config, key);
-    if (rope == nullptr) continue;
-    if (!rope->is_object()) return malformed(std::string("config.json: ") + key + " must be an object");
-    for (const char* field : {"rope_type", "type"}) {
-      const nlohmann::json* type = present(*rope, field);
-      if (type == nullptr) continue;
-      if (!type->is_string()) {
-        return malformed(std::string("config.json: ") + key + "." + field + " must be a string");
-      }
-      const std::string name = type->get<std::string>();
-      if (name != "default") {
-        return hc::make_error(hc::ErrorCode::InvalidArgument,
-                              std::string("config.json: ") + key + "." + field + " \"" + name +
-                                  "\" is not supported (only default RoPE is implemented)");
-      }
-    }
-  }
-  return hc::Ok{};
-}
-
 }  // namespace
 
 const char* routing_kind_name(RoutingKind kind) {
@@ -254,9 +230,9 @@ hc::Result<MoeModelSpec> model_spec_from_config(const nlohmann::json& config, Ex
   auto tie = detail::config_bool_or(config, "tie_word_embeddings", false);
   if (!tie.ok()) return tie.error();
   spec.tie_word_embeddings = *tie;
-  HC_TRY_STATUS(check_rope_scaling(config));
 
   HC_TRY_STATUS(entry->fill(config, spec));
+  HC_TRY_STATUS(detail::fill_rope(config, spec));
   // Far above any released model; keeps a corrupt config from asking for absurd name tables.
   if (spec.num_layers > 4096 || spec.num_experts > 65536) {
     return malformed("config.json: implausible num_hidden_layers or expert count");

@@ -58,6 +58,24 @@ FAMILIES = {
         layer_types=["sliding_attention", "full_attention"], rms_norm_eps=1e-5,
         rope_parameters={"rope_type": "default", "rope_theta": 150000.0})),
 }
+# The same two with the yarn RoPE of the released configs (checks rope_config.cpp).
+FAMILIES["deepseek_v3_yarn"] = lambda: (transformers.DeepseekV3ForCausalLM, small(
+    transformers.DeepseekV3Config, num_key_value_heads=4, intermediate_size=48,
+    moe_intermediate_size=16, n_routed_experts=8, n_shared_experts=1, num_experts_per_tok=3,
+    first_k_dense_replace=1, n_group=4, topk_group=2, routed_scaling_factor=2.5,
+    norm_topk_prob=True, q_lora_rank=24, kv_lora_rank=16, qk_nope_head_dim=8,
+    qk_rope_head_dim=4, v_head_dim=8, rope_interleave=True, max_position_embeddings=163840,
+    rope_parameters={"rope_type": "yarn", "rope_theta": 10000.0, "factor": 40.0, "mscale": 1.0,
+                     "mscale_all_dim": 1.0, "beta_fast": 32.0, "beta_slow": 1.0,
+                     "original_max_position_embeddings": 4096}))
+FAMILIES["gpt_oss_yarn"] = lambda: (transformers.GptOssForCausalLM, small(
+    transformers.GptOssConfig, intermediate_size=16, num_local_experts=8,
+    num_experts_per_tok=2, head_dim=8, sliding_window=4, attention_bias=True,
+    layer_types=["sliding_attention", "full_attention"], rms_norm_eps=1e-5,
+    max_position_embeddings=131072,
+    rope_parameters={"rope_type": "yarn", "rope_theta": 150000.0, "factor": 32.0,
+                     "beta_fast": 32.0, "beta_slow": 1.0, "truncate": False,
+                     "original_max_position_embeddings": 4096}))
 
 
 def randomise_buffers(model):

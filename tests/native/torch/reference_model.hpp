@@ -117,15 +117,19 @@ struct Reference {
     }
     return y;
   }
-  // Rotates v[off, off+d) at position pos: pairs (i, i + d/2), or (2i, 2i+1) when interleaved.
+  // Rotates v[off, off+d) at position pos: pairs (i, i + d/2), or (2i, 2i+1) when interleaved;
+  // the frequency table (default or yarn) is the spec's, checked on its own by the yarn test,
+  // and cos/sin carry the yarn attention factor.
   void rope(Vec& v, std::size_t off, std::size_t d, std::size_t pos) {
+    BOOST_REQUIRE(s.rope_inv_freq.size() == d / 2);
+    const double f = s.rope_attention_factor;
     for (std::size_t i = 0; i < d / 2; ++i) {
-      const double a = double(pos) * std::pow(s.rope_theta, -2.0 * double(i) / double(d));
+      const double a = double(pos) * s.rope_inv_freq[i];
       const std::size_t i1 = s.rope_interleaved ? off + 2 * i : off + i;
       const std::size_t i2 = s.rope_interleaved ? off + 2 * i + 1 : off + i + d / 2;
       const double x1 = v[i1], x2 = v[i2];
-      v[i1] = x1 * std::cos(a) - x2 * std::sin(a);
-      v[i2] = x2 * std::cos(a) + x1 * std::sin(a);
+      v[i1] = f * (x1 * std::cos(a) - x2 * std::sin(a));
+      v[i2] = f * (x2 * std::cos(a) + x1 * std::sin(a));
     }
   }
 
@@ -169,8 +173,9 @@ struct Reference {
     for (auto& e : l) e /= z;
     Vec choice = l;
     if (s.routing == RoutingKind::GroupLimitedGreedy) {
-      choice = reference_mask_groups(l, s.n_group, s.topk_group,
-                                     [](const Vec& grp) { return *std::max_element(grp.begin(), grp.end()); });
+      choice = reference_mask_groups(l, s.n_group, s.topk_group, [](const Vec& grp) {
+        return *std::max_element(grp.begin(), grp.end());
+      });
     }
     sel = reference_topk(choice, k);
     double sum = 0;
@@ -223,7 +228,8 @@ struct Reference {
     const std::size_t nh = std::size_t(s.num_heads), nkv = std::size_t(s.num_kv_heads);
     std::vector<Vec> q(T), k(T), v(T);
     for (std::size_t t = 0; t < T; ++t) {
-      q[t] = matvec(L.q_proj, xs[t]), k[t] = matvec(L.k_proj, xs[t]), v[t] = matvec(L.v_proj, xs[t]);
+      q[t] = matvec(L.q_proj, xs[t]), k[t] = matvec(L.k_proj, xs[t]),
+      v[t] = matvec(L.v_proj, xs[t]);
       add_bias(q[t], L.q_bias), add_bias(k[t], L.k_bias), add_bias(v[t], L.v_bias);
       if (s.qk_norm == QkNorm::Full) {
         norm(q[t], 0, nh * hd, L.q_norm, 0), norm(k[t], 0, nkv * hd, L.k_norm, 0);
@@ -237,7 +243,7 @@ struct Reference {
         rope(k[t], a * hd, hd, t);
       }
     }
-    return attend(L, q, k, v, nh, hd, hd, 1.0 / std::sqrt(double(hd)), nh / nkv);
+    return attend(L, q, k, v, nh, hd, hd, s.softmax_scale_factor / std::sqrt(double(hd)), nh / nkv);
   }
 
   // DeepSeek MLA; q_a/kv_a norms use eps 1e-6 as transformers' RMSNorm default.
@@ -267,7 +273,7 @@ struct Reference {
         for (std::size_t i = 0; i < vd; ++i) v[t][a * vd + i] = kv[a * (nope + vd) + nope + i];
       }
     }
-    return attend(L, q, k, v, nh, dq, vd, 1.0 / std::sqrt(double(dq)), 1);
+    return attend(L, q, k, v, nh, dq, vd, s.softmax_scale_factor / std::sqrt(double(dq)), 1);
   }
 
   std::vector<Vec> logits(const std::vector<std::int32_t>& ids) {

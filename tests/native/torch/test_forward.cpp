@@ -7,13 +7,13 @@
 #include <map>
 #include <numeric>
 
-#include "temp_dir.hpp"
-#include "torch/reference_model.hpp"
 #include "hc/native/checkpoint.hpp"
 #include "hc/native/checkpoint_fixture.hpp"
 #include "hc/native/checkpoint_writer.hpp"
 #include "hc/native/forward.hpp"
 #include "hc/native/model_spec.hpp"
+#include "temp_dir.hpp"
+#include "torch/reference_model.hpp"
 
 namespace fs = std::filesystem;
 using namespace hc::native;

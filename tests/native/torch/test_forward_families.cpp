@@ -5,13 +5,14 @@
 #include <filesystem>
 #include <functional>
 
-#include "temp_dir.hpp"
-#include "torch/reference_model.hpp"
 #include "hc/native/checkpoint.hpp"
 #include "hc/native/checkpoint_fixture.hpp"
 #include "hc/native/checkpoint_writer.hpp"
 #include "hc/native/forward.hpp"
+#include "hc/native/forward_ops.hpp"
 #include "hc/native/model_spec.hpp"
+#include "temp_dir.hpp"
+#include "torch/reference_model.hpp"
 
 namespace fs = std::filesystem;
 using namespace hc::native;
@@ -64,6 +65,24 @@ struct Variant {
   hc::Dtype dtype = hc::Dtype::F32;
 };
 
+// The RoPE settings of the released configs (DeepSeek-V3 config_671B, gpt-oss-20b).
+void v3_yarn(nlohmann::json& c) {
+  c["max_position_embeddings"] = 163840;
+  c["rope_scaling"] = {{"type", "yarn"},
+                       {"factor", 40},
+                       {"mscale", 1.0},
+                       {"mscale_all_dim", 1.0},
+                       {"beta_fast", 32},
+                       {"beta_slow", 1},
+                       {"original_max_position_embeddings", 4096}};
+}
+void oss_yarn(nlohmann::json& c) {
+  c["max_position_embeddings"] = 131072;
+  c["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 32.0},
+                       {"beta_fast", 32.0},   {"beta_slow", 1.0},
+                       {"truncate", false},   {"original_max_position_embeddings", 4096}};
+}
+
 std::vector<Variant> variants() {
   FixtureSizes k3;  // top-3 of 8 in 2 of 4 groups: group masking changes the choice
   k3.top_k = 3;
@@ -78,8 +97,7 @@ std::vector<Variant> variants() {
       {"deepseek_v2 greedy, q_lora", Family::DeepseekV2, q_lora,
        [](nlohmann::json& c) { c["topk_method"] = "greedy"; }},
       {"deepseek_v3 noaux_tc, q_lora, 3 layers", Family::DeepseekV3, deep, {}},
-      {"deepseek_v3 rotate-half rope, no q_lora, no renorm, one group", Family::DeepseekV3,
-       plain_q,
+      {"deepseek_v3 rotate-half rope, no q_lora, no renorm, one group", Family::DeepseekV3, plain_q,
        [](nlohmann::json& c) {
          c["rope_interleave"] = false;
          c["norm_topk_prob"] = false;
@@ -87,8 +105,12 @@ std::vector<Variant> variants() {
          c["topk_group"] = 1;
        }},
       {"deepseek_v3 bf16", Family::DeepseekV3, k3, {}, hc::Dtype::BF16},
+      {"deepseek_v3 yarn (mscale_all_dim softmax factor)", Family::DeepseekV3, k3, v3_yarn},
       {"gpt_oss", Family::GptOss, {}, {}},
-      {"gpt_oss clamped swiglu", Family::GptOss, {},
+      {"gpt_oss yarn", Family::GptOss, {}, oss_yarn},
+      {"gpt_oss clamped swiglu",
+       Family::GptOss,
+       {},
        [](nlohmann::json& c) { c["swiglu_limit"] = 0.05; }},
   };
 }
@@ -156,6 +178,22 @@ BOOST_AUTO_TEST_CASE(streamed_forward_matches_reference) {
         }
       }
       BOOST_TEST(r == ref.selected.size());
+      // Grouped and bias-corrected routing must actually change some choices against a plain
+      // top-k of router_probs, or this fixture would not test them.
+      int changed = 0;
+      for (const auto& o : seen) {
+        if (!o.moe) continue;
+        const at::Tensor plain =
+            std::get<1>(at::sort(o.router_probs, true, -1, true)).narrow(-1, 0, spec.top_k);
+        const at::Tensor a = std::get<0>(at::sort(plain, -1)),
+                         b = std::get<0>(at::sort(o.selected, -1));
+        changed += int((a != b).any(-1).sum().item<int64_t>());
+      }
+      const bool grouped =
+          spec.routing == RoutingKind::NoauxTc ||
+          (spec.routing == RoutingKind::GroupLimitedGreedy && spec.topk_group < spec.n_group);
+      BOOST_TEST((changed > 0) == grouped,
+                 "tokens whose choice the grouping/bias changed: " << changed);
       // DeepSeek fixtures have one dense first layer; gpt-oss none.
       BOOST_TEST(dense == (variant.family == Family::GptOss ? 0u : 1u));
       auto ppl = model->perplexity(ids);
@@ -163,6 +201,60 @@ BOOST_AUTO_TEST_CASE(streamed_forward_matches_reference) {
       BOOST_TEST(std::isfinite(*ppl));
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(deepseek_v3_block_fp8) {
+  // The same random weights written F32 and as block-scaled F8_E4M3 (as DeepSeek-V3 ships):
+  // the F8 model matches the reference on its dequantised weights, and stays close to F32.
+  TempDir tmp;
+  FixtureSizes sizes;
+  sizes.top_k = 3;
+  BOOST_REQUIRE(!write_random_checkpoint(tmp.root / "f32", Family::DeepseekV3, sizes, 5));
+  BOOST_REQUIRE(
+      !write_random_checkpoint(tmp.root / "fp8", Family::DeepseekV3, sizes, 5, hc::Dtype::F8_E4M3));
+  auto exact = ForwardModel::open(tmp.root / "f32");
+  auto fp8 = ForwardModel::open(tmp.root / "fp8");
+  BOOST_REQUIRE_MESSAGE(exact.ok(), why(exact));
+  BOOST_REQUIRE_MESSAGE(fp8.ok(), why(fp8));
+  BOOST_TEST((fp8->checkpoint().info("model.layers.1.mlp.experts.0.gate_proj.weight")->dtype ==
+              hc::Dtype::F8_E4M3));
+  const auto ids = some_ids(9, 64);
+  auto a = exact->logits(ids), b = fp8->logits(ids);
+  BOOST_REQUIRE(a.ok() && b.ok());
+  Reference ref{fp8->checkpoint(), fp8->spec(), {}};
+  const auto want = ref.logits(ids);
+  double worst = 0;
+  for (std::size_t t = 0; t < ids.size(); ++t)
+    for (std::size_t v = 0; v < want[t].size(); ++v)
+      worst = std::max(worst, std::abs(want[t][v] - (*b)[int64_t(t)][int64_t(v)].item<double>()));
+  BOOST_TEST(worst < 1e-4);
+  const double drift = (*a - *b).abs().max().item<double>();
+  BOOST_TEST(drift > 0.0);                                         // really quantised
+  BOOST_TEST(drift < 0.1 * a->abs().max().item<double>(), drift);  // and scaled back
+}
+
+BOOST_AUTO_TEST_CASE(clamped_swiglu) {
+  // gpt-oss expert on one feature with unit weights and no biases: gate clamped from above
+  // only, up clamped on both sides, out = (u + 1) * g * sigmoid(1.702 g).
+  FixtureSizes sizes;
+  auto spec = model_spec_from_config(fixture_config(Family::GptOss, sizes));
+  BOOST_REQUIRE(spec.ok());
+  const at::Tensor one = at::ones({1, 1});
+  const hc::native::detail::ExpertWeights w{one, one, one, {}, {}, {}};
+  auto out = [&](double x) {
+    return hc::native::detail::expert_mlp(*spec, w, at::full({1, 1}, x)).item<double>();
+  };
+  auto sig = [](double v) { return 1.0 / (1.0 + std::exp(-v)); };
+  BOOST_TEST(std::abs(out(10.0) - 8.0 * 7.0 * sig(1.702 * 7.0)) < 1e-5);
+  BOOST_TEST(std::abs(out(-10.0) - (-6.0) * (-10.0) * sig(-17.02)) < 1e-9);
+  BOOST_TEST(std::abs(out(0.5) - 1.5 * 0.5 * sig(0.851)) < 1e-6);
+  // Biases enter before the clamp; the down bias after.
+  const hc::native::detail::ExpertWeights biased{
+      one, one, one, at::full({1}, 2.0), at::full({1}, -1.0), at::full({1}, 0.25)};
+  const double g = std::min(6.0 + 2.0, 7.0), u = std::max(-7.0, std::min(6.0 - 1.0, 7.0));
+  BOOST_TEST(
+      std::abs(hc::native::detail::expert_mlp(*spec, biased, at::full({1, 1}, 6.0)).item<double>() -
+               ((u + 1) * g * sig(1.702 * g) + 0.25)) < 1e-5);
 }
 
 BOOST_AUTO_TEST_CASE(group_limited_greedy_formula) {
@@ -175,8 +267,7 @@ BOOST_AUTO_TEST_CASE(group_limited_greedy_formula) {
   const int expect[] = {6, 2, 3};
   for (int j = 0; j < 3; ++j) {
     BOOST_TEST(r.selected[0][j].item<int64_t>() == expect[j]);
-    BOOST_TEST(std::abs(r.gates[0][j].item<double>() - w[std::size_t(expect[j])] / z * 1.5) <
-               1e-6);
+    BOOST_TEST(std::abs(r.gates[0][j].item<double>() - w[std::size_t(expect[j])] / z * 1.5) < 1e-6);
   }
   BOOST_TEST(std::abs(r.probs[0][4].item<double>() - 5.8 / z) < 1e-6);
   // Two groups tie on their max: the lower group index is kept.
@@ -201,7 +292,8 @@ BOOST_AUTO_TEST_CASE(noaux_tc_formula) {
   }
   BOOST_TEST(std::abs(r.probs[0][0].item<double>() - sigmoid(2.0)) < 1e-6);  // no bias in probs
   // Without renormalisation the weights are s * rsf.
-  const Routing raw = route_noaux_tc(at::tensor(l).unsqueeze(0), at::tensor(b), 3, 4, 2, false, 2.5);
+  const Routing raw =
+      route_noaux_tc(at::tensor(l).unsqueeze(0), at::tensor(b), 3, 4, 2, false, 2.5);
   BOOST_TEST(std::abs(raw.gates[0][0].item<double>() - sigmoid(-1.5) * 2.5) < 1e-6);
   // transformers masks dropped groups with 0, not -inf: when every kept score is negative the
   // zeros of dropped groups win (here experts 2 and 3 of dropped group 1).
@@ -271,14 +363,21 @@ BOOST_AUTO_TEST_CASE(hand_built_router_through_the_model) {
   const std::vector<Case> cases = {
       // V2 group_limited_greedy: group max 1, 2.5, 2.45, 2.6 keeps groups 3 and 1; top-3 there:
       // 7, 2, then 3 (tied with 6 at 0); weights p * 1.5.
-      {Family::DeepseekV2, 3, {0, 1, 2.5, 0, 2.45, 2.44, 0, 2.6}, {}, {7, 2, 3},
+      {Family::DeepseekV2,
+       3,
+       {0, 1, 2.5, 0, 2.45, 2.44, 0, 2.6},
+       {},
+       {7, 2, 3},
        [&](const std::vector<double>& a) {
          return std::vector<double>{softmax_p(a, 7) * 1.5, softmax_p(a, 2) * 1.5,
                                     softmax_p(a, 3) * 1.5};
        }},
       // V3 noaux_tc: selection on sigmoid + bias in groups 3 and 2; weights sigmoid renormalised
       // x 2.5.
-      {Family::DeepseekV3, 3, {2, -1, 0, 0, 0.5, 0.5, -2, -1.5}, {-1, 0, 0, 0, 0, 0, 1, 1},
+      {Family::DeepseekV3,
+       3,
+       {2, -1, 0, 0, 0.5, 0.5, -2, -1.5},
+       {-1, 0, 0, 0, 0, 0, 1, 1},
        {7, 6, 4},
        [](const std::vector<double>& a) {
          const double z = sigmoid(a[7]) + sigmoid(a[6]) + sigmoid(a[4]);
@@ -287,7 +386,11 @@ BOOST_AUTO_TEST_CASE(hand_built_router_through_the_model) {
        }},
       // gpt-oss: the router bias lifts expert 6 to 3.0; 3 and 5 tie at 2.5 (lower wins);
       // softmax over the two selected logits.
-      {Family::GptOss, 2, {0, 1, -1, 2.5, 0, 2.5, 0.5, -3}, {0, 0, 0, 0, 0, 0, 2.5, 0}, {6, 3},
+      {Family::GptOss,
+       2,
+       {0, 1, -1, 2.5, 0, 2.5, 0.5, -3},
+       {0, 0, 0, 0, 0, 0, 2.5, 0},
+       {6, 3},
        [](const std::vector<double>&) {
          const double z = 1.0 + std::exp(-0.5);
          return std::vector<double>{1.0 / z, std::exp(-0.5) / z};
@@ -375,9 +478,13 @@ BOOST_AUTO_TEST_CASE(tensor_errors_name_the_tensor) {
 BOOST_AUTO_TEST_CASE(mtp_layers_are_ignored) {
   TempDir tmp;
   write_fixture(tmp.root, Family::DeepseekV3, {}, {}, [](std::vector<TensorToWrite>& tensors) {
-    tensors.push_back({"model.layers.2.eh_proj.weight", hc::Dtype::F32, {32, 64},
+    tensors.push_back({"model.layers.2.eh_proj.weight",
+                       hc::Dtype::F32,
+                       {32, 64},
                        std::vector<float>(32 * 64, 0.5f)});
-    tensors.push_back({"model.layers.2.mlp.gate.weight", hc::Dtype::F32, {8, 32},
+    tensors.push_back({"model.layers.2.mlp.gate.weight",
+                       hc::Dtype::F32,
+                       {8, 32},
                        std::vector<float>(8 * 32, 0.5f)});
   });
   auto model = ForwardModel::open(tmp.root);
@@ -393,27 +500,28 @@ BOOST_AUTO_TEST_CASE(unsupported_configs_are_refused) {
     const char* key;  // must appear in the message
   };
   const Case cases[] = {
-      {Family::DeepseekV3,
+      {Family::DeepseekV2,
        [](nlohmann::json& c) {
-         c["rope_scaling"] = {{"type", "yarn"}, {"factor", 40}, {"mscale_all_dim", 1.0}};
+         c["rope_scaling"] = {{"type", "yarn"}, {"factor", 40}, {"mscale_all_dim", 0.707}};
        },
-       "rope_scaling.type"},
+       "rope_scaling.type \"yarn\" is not supported for deepseek_v2"},
       {Family::GptOss,
        [](nlohmann::json& c) {
-         c["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 32.0}};
+         c["rope_scaling"] = {{"rope_type", "dynamic"}, {"factor", 32.0}};
        },
-       "rope_scaling.rope_type"},
+       "rope_scaling.rope_type \"dynamic\""},
       {Family::Qwen3Moe,
        [](nlohmann::json& c) {
          c["rope_parameters"] = {{"rope_type", "linear"}, {"rope_theta", 1e6}, {"factor", 2.0}};
        },
        "rope_parameters.rope_type"},
-      {Family::DeepseekV2, [](nlohmann::json& c) { c["topk_method"] = "noaux_tc"; },
-       "topk_method"},
-      {Family::DeepseekV3, [](nlohmann::json& c) { c["attention_bias"] = true; },
-       "attention_bias"},
+      {Family::DeepseekV2, [](nlohmann::json& c) { c["topk_method"] = "noaux_tc"; }, "topk_method"},
+      {Family::DeepseekV3, [](nlohmann::json& c) { c["attention_bias"] = true; }, "attention_bias"},
       {Family::DeepseekV3, [](nlohmann::json& c) { c["n_group"] = 3; }, "n_group"},
-      {Family::GptOss, [](nlohmann::json& c) { c["layer_types"] = {"sliding_attention", "x"}; },
+      {Family::GptOss,
+       [](nlohmann::json& c) {
+         c["layer_types"] = {"sliding_attention", "x"};
+       },
        "layer_types"},
   };
   for (const Case& c : cases) {
@@ -431,6 +539,50 @@ BOOST_AUTO_TEST_CASE(unsupported_configs_are_refused) {
   BOOST_TEST(model_spec_from_config(config).ok());
 }
 
+BOOST_AUTO_TEST_CASE(yarn_frequencies) {
+  // gpt-oss-20b's yarn on a head of 8 at theta 150000, written out independently: the
+  // correction range [low, high] in dims (not truncated), a linear ramp r_i over it, and
+  // inv_freq_i = theta^(-2i/D) * ((1 - r_i) + r_i / factor); cos/sin scaled by 0.1 ln 32 + 1.
+  nlohmann::json config = fixture_config(Family::GptOss, {});
+  oss_yarn(config);
+  auto oss = model_spec_from_config(config);
+  BOOST_REQUIRE_MESSAGE(oss.ok(), why(oss));
+  const double pi = 3.14159265358979323846, theta = 150000.0, D = 8;
+  const double low = D * std::log(4096 / (32 * 2 * pi)) / (2 * std::log(theta));
+  const double high = D * std::log(4096 / (1 * 2 * pi)) / (2 * std::log(theta));
+  BOOST_REQUIRE(oss->rope_inv_freq.size() == 4u);
+  for (int i = 0; i < 4; ++i) {
+    const double r = std::min(1.0, std::max(0.0, (i - low) / (high - low)));
+    const double want = std::pow(theta, -2.0 * i / D) * ((1 - r) + r / 32.0);
+    BOOST_TEST(std::abs(oss->rope_inv_freq[std::size_t(i)] - want) <= 1e-12 * want, i);
+  }
+  BOOST_TEST(oss->rope_inv_freq[3] < std::pow(theta, -0.75) / 31.0);  // fully interpolated
+  BOOST_TEST(oss->rope_inv_freq[0] == 1.0);                           // untouched
+  BOOST_TEST(std::abs(oss->rope_attention_factor - (0.1 * std::log(32.0) + 1)) < 1e-12);
+  BOOST_TEST(oss->softmax_scale_factor == 1.0);
+
+  // DeepSeek-V3: truncated range on the 4 rotary dims; mscale == mscale_all_dim gives a cos/sin
+  // factor of 1, and the softmax scale gains (0.1 ln 40 + 1)^2.
+  config = fixture_config(Family::DeepseekV3, {});
+  v3_yarn(config);
+  auto v3 = model_spec_from_config(config);
+  BOOST_REQUIRE_MESSAGE(v3.ok(), why(v3));
+  const double lo =
+      std::max(0.0, std::floor(4 * std::log(4096 / (32 * 2 * pi)) / (2 * std::log(1e4))));
+  const double hi = std::min(3.0, std::ceil(4 * std::log(4096 / (2 * pi)) / (2 * std::log(1e4))));
+  for (int i = 0; i < 2; ++i) {
+    const double r = std::min(1.0, std::max(0.0, (i - lo) / (hi - lo)));
+    const double want = std::pow(1e4, -2.0 * i / 4) * ((1 - r) + r / 40.0);
+    BOOST_TEST(std::abs(v3->rope_inv_freq[std::size_t(i)] - want) <= 1e-12 * want, i);
+  }
+  BOOST_TEST(std::abs(v3->rope_attention_factor - 1.0) < 1e-12);
+  const double m = 0.1 * std::log(40.0) + 1;
+  BOOST_TEST(std::abs(v3->softmax_scale_factor - m * m) < 1e-12);
+  // No rope scaling: the plain table.
+  BOOST_TEST(std::abs(model_spec_from_config(fixture_config(Family::GptOss, {}))->rope_inv_freq[1] -
+                      std::pow(150000.0, -0.25)) < 1e-15);
+}
+
 BOOST_AUTO_TEST_CASE(mxfp4_experts_are_refused_by_name) {
   TempDir tmp;
   write_fixture(tmp.root, Family::GptOss, {}, {}, [](std::vector<TensorToWrite>& tensors) {
@@ -438,13 +590,14 @@ BOOST_AUTO_TEST_CASE(mxfp4_experts_are_refused_by_name) {
       return t.name.find("experts.gate_up_proj") != std::string::npos &&
              t.name.find("bias") == std::string::npos;
     });
-    tensors.push_back({"model.layers.0.mlp.experts.gate_up_proj_blocks", hc::Dtype::F32,
-                       {8, 32, 1, 16}, std::vector<float>(8 * 32 * 16, 0.0f)});
+    tensors.push_back({"model.layers.0.mlp.experts.gate_up_proj_blocks",
+                       hc::Dtype::F32,
+                       {8, 32, 1, 16},
+                       std::vector<float>(8 * 32 * 16, 0.0f)});
   });
   auto model = ForwardModel::open(tmp.root);
   BOOST_REQUIRE(!model.ok());
-  BOOST_TEST(why(model).find("model.layers.0.mlp.experts.gate_up_proj_blocks") !=
-                 std::string::npos,
+  BOOST_TEST(why(model).find("model.layers.0.mlp.experts.gate_up_proj_blocks") != std::string::npos,
              why(model));
   BOOST_TEST(why(model).find("MXFP4") != std::string::npos, why(model));
 }

@@ -45,7 +45,15 @@ nlohmann::json fixture_config(Family family, const FixtureSizes& sizes);
 std::vector<TensorToWrite> random_tensors(const MoeModelSpec& spec, std::uint64_t seed,
                                           hc::Dtype dtype);
 
-// Writes the fixture checkpoint (see write_checkpoint for sharding and atomicity).
+// DeepSeek-V3 style block FP8 (CHECKPOINTS.md §5): every 2-D linear weight of a decoder layer
+// except the router becomes F8_E4M3 values q with W = q * S[i / block][j / block], where S
+// (`<name>_scale_inv`, F32) is each block's max |W| / 448. Other tensors are left as they are.
+void quantize_fp8_blocks(std::vector<TensorToWrite>& tensors, std::uint64_t block);
+inline constexpr std::uint64_t kFixtureFp8Block = 8;  // small, so tiny weights span blocks
+
+// Writes the fixture checkpoint (see write_checkpoint for sharding and atomicity). dtype
+// F8_E4M3 writes BF16 tensors with block-FP8 layer weights (quantize_fp8_blocks, block
+// kFixtureFp8Block) and the matching quantization_config.
 std::optional<IoError> write_random_checkpoint(const std::filesystem::path& dir, Family family,
                                                const FixtureSizes& sizes, std::uint64_t seed,
                                                hc::Dtype dtype = hc::Dtype::F32,

@@ -85,8 +85,8 @@ Routing route_softmax_topk(const at::Tensor& logits, int top_k, bool renormalize
 // DeepSeek-V2 group_limited_greedy: p = softmax(logits); experts form n_group contiguous
 // groups scored by their max p; the topk_group best groups are kept and the others' p set to 0
 // (as transformers); S = top-k of the masked p; w = p_S * scale.
-Routing route_group_limited_greedy(const at::Tensor& logits, int top_k, int n_group,
-                                   int topk_group, double scale);
+Routing route_group_limited_greedy(const at::Tensor& logits, int top_k, int n_group, int topk_group,
+                                   double scale);
 // DeepSeek-V3 noaux_tc: s = sigmoid(logits), c = s + correction_bias [E] (selection only);
 // group score = sum of the group's top-2 c; other groups' c set to 0 (as transformers);
 // S = top-k of masked c; w = s_S (/ (sum(s_S) + 1e-20) iff `renormalize`) * scale.

@@ -25,11 +25,12 @@ at::Tensor load_tensor(const Checkpoint& checkpoint, const std::string& name, at
 // RMSNorm over the last dimension: x * rsqrt(mean(x^2) + eps) * weight, computed in fp32.
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
 
-// Rotary embedding of x [T, heads, D] at positions 0..T-1 with inv_freq_i = theta^(-2i/D).
-// Rotate-half pairs (i, i + D/2) as HF's rotate_half; `interleaved` pairs (2i, 2i+1) as
-// DeepSeek's complex form (equal to transformers' rope_interleave, whose output permutation
-// is the same for q and k and so leaves q.k unchanged).
-at::Tensor apply_rope(const at::Tensor& x, double theta, bool interleaved = false);
+// Rotary embedding of x [T, heads, D] at positions 0..T-1 with spec.rope_inv_freq [D/2]
+// (default or yarn) and cos/sin scaled by spec.rope_attention_factor. Rotate-half pairs
+// (i, i + D/2) as HF's rotate_half; spec.rope_interleaved pairs (2i, 2i+1) as DeepSeek's
+// complex form (equal to transformers' rope_interleave, whose output permutation is the same
+// for q and k and so leaves q.k unchanged).
+at::Tensor apply_rope(const MoeModelSpec& spec, const at::Tensor& x);
 
 // Causal softmax attention: q, k [T, heads, Dk], v [T, heads, Dv] -> [T, heads*Dv].
 // scores = q.k * scale; a key j is visible to query i iff j <= i and, when window > 0,

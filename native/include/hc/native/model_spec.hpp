@@ -71,8 +71,8 @@ struct LayerSpec {
   std::string sinks;                            // [heads] learned attention sinks; gpt-oss
   bool sliding = false;                         // sliding-window attention layer (gpt-oss)
   // MLA (AttentionKind::Mla). q_proj holds the full query projection when q_lora_rank == 0.
-  std::string q_a_proj, q_a_norm, q_b_proj;        // [r_q, H], [r_q], [heads*qk_head, r_q]
-  std::string kv_a_proj, kv_a_norm, kv_b_proj;     // [r_kv+rope, H], [r_kv], [heads*(nope+v), r_kv]
+  std::string q_a_proj, q_a_norm, q_b_proj;     // [r_q, H], [r_q], [heads*qk_head, r_q]
+  std::string kv_a_proj, kv_a_norm, kv_b_proj;  // [r_kv+rope, H], [r_kv], [heads*(nope+v), r_kv]
   // MoE layers
   std::string router;                     // [E, H]
   std::string router_bias;                // [E] added to the logits (gpt-oss); empty when none
@@ -113,13 +113,18 @@ struct MoeModelSpec {
   // dims below (qk_head_dim = qk_nope_head_dim + qk_rope_head_dim, softmax scale
   // qk_head_dim^-0.5). q_lora_rank 0: a plain q_proj.
   AttentionKind attention = AttentionKind::Standard;
-  int q_lora_rank = 0, kv_lora_rank = 0, qk_nope_head_dim = 0, qk_rope_head_dim = 0,
-      v_head_dim = 0;
+  int q_lora_rank = 0, kv_lora_rank = 0, qk_nope_head_dim = 0, qk_rope_head_dim = 0, v_head_dim = 0;
   // RoPE pairing: false = rotate-half (dims i and i + D/2), true = adjacent pairs (2i, 2i+1) as
   // DeepSeek's complex / rope_interleave form.
   bool rope_interleaved = false;
-  bool attention_sinks = false;  // gpt-oss
-  int sliding_window = 0;        // keys j with i - j < sliding_window on sliding layers
+  // RoPE over the rotary dim D (head_dim; qk_rope_head_dim for MLA): inv_freq [D/2] and the
+  // factor cos/sin are multiplied by (rope_parameters / rope_scaling; rope_config.cpp).
+  std::string rope_type = "default";  // "default" or "yarn"
+  std::vector<double> rope_inv_freq;
+  double rope_attention_factor = 1.0;
+  double softmax_scale_factor = 1.0;  // DeepSeek-V3 yarn: mscale(factor, mscale_all_dim)^2
+  bool attention_sinks = false;       // gpt-oss
+  int sliding_window = 0;             // keys j with i - j < sliding_window on sliding layers
   std::string embed_tokens, final_norm, lm_head;  // lm_head empty when tied
   std::vector<LayerSpec> layers;
 
@@ -154,6 +159,9 @@ hc::Status fill_qwen_olmoe(const nlohmann::json& config, MoeModelSpec& spec);
 hc::Status fill_deepseek(const nlohmann::json& config, MoeModelSpec& spec);  // V2 and V3
 hc::Status fill_gpt_oss(const nlohmann::json& config, MoeModelSpec& spec);
 std::string layer_prefix(int layer);  // "model.layers.L."
+// RoPE frequencies from rope_parameters (transformers v5) or rope_scaling: default or yarn;
+// other types are refused naming the key. Needs head_dim (the rotary dim) already set.
+hc::Status fill_rope(const nlohmann::json& config, MoeModelSpec& spec);
 // Typed config access with errors naming the key.
 hc::Result<int> config_int(const nlohmann::json& config, const char* key);
 hc::Result<int> config_int_or(const nlohmann::json& config, const char* key, int fallback);
