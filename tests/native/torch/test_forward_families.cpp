@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <functional>
+#include <map>
 
 #include "hc/native/checkpoint.hpp"
 #include "hc/native/checkpoint_fixture.hpp"
@@ -231,6 +232,51 @@ BOOST_AUTO_TEST_CASE(deepseek_v3_block_fp8) {
   const double drift = (*a - *b).abs().max().item<double>();
   BOOST_TEST(drift > 0.0);                                         // really quantised
   BOOST_TEST(drift < 0.1 * a->abs().max().item<double>(), drift);  // and scaled back
+}
+
+BOOST_AUTO_TEST_CASE(deepseek_fused_experts_match_per_expert) {
+  // A DeepSeek checkpoint re-saved by transformers v5 with save_original_format=False holds
+  // experts.gate_up_proj [E, 2I, H] (gate rows first) and experts.down_proj [E, H, I].
+  TempDir tmp;
+  FixtureSizes sizes;
+  sizes.top_k = 3;
+  const nlohmann::json config = fixture_config(Family::DeepseekV3, sizes);
+  auto spec = model_spec_from_config(config);
+  BOOST_REQUIRE(spec.ok());
+  const auto tensors = random_tensors(*spec, 3, hc::Dtype::F32);
+  BOOST_REQUIRE(!write_checkpoint(tmp.root / "per", config, tensors));
+  std::map<std::string, const TensorToWrite*> by_name;
+  std::vector<TensorToWrite> fused;
+  for (const auto& t : tensors) {
+    by_name[t.name] = &t;
+    if (t.name.find(".experts.") == std::string::npos) fused.push_back(t);
+  }
+  const std::uint64_t E = 8, I = 16, H = 32;
+  for (const LayerSpec& L : spec->layers) {
+    if (!L.moe) continue;
+    const std::string m = "model.layers." + std::to_string(L.index) + ".mlp.experts.";
+    TensorToWrite gate_up{m + "gate_up_proj", hc::Dtype::F32, {E, 2 * I, H}, {}};
+    TensorToWrite down{m + "down_proj", hc::Dtype::F32, {E, H, I}, {}};
+    for (const MlpNames& n : L.experts) {
+      for (const std::string* part : {&n.gate, &n.up}) {
+        const auto& v = by_name.at(*part)->values;
+        gate_up.values.insert(gate_up.values.end(), v.begin(), v.end());
+      }
+      const auto& v = by_name.at(n.down)->values;
+      down.values.insert(down.values.end(), v.begin(), v.end());
+    }
+    fused.push_back(std::move(gate_up));
+    fused.push_back(std::move(down));
+  }
+  BOOST_REQUIRE(!write_checkpoint(tmp.root / "fused", config, fused));
+  auto a = ForwardModel::open(tmp.root / "per"), b = ForwardModel::open(tmp.root / "fused");
+  BOOST_REQUIRE_MESSAGE(a.ok(), why(a));
+  BOOST_REQUIRE_MESSAGE(b.ok(), why(b));
+  BOOST_TEST((b->spec().layout == ExpertLayout::Fused));
+  const auto ids = some_ids(9, 64);
+  auto la = a->logits(ids), lb = b->logits(ids);
+  BOOST_REQUIRE(la.ok() && lb.ok());
+  BOOST_TEST(at::allclose(*la, *lb, 0.0, 1e-6));
 }
 
 BOOST_AUTO_TEST_CASE(clamped_swiglu) {
