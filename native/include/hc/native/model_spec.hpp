@@ -80,8 +80,8 @@ struct LayerSpec {
   std::vector<MlpNames> experts;          // PerExpert layout, one per expert
   std::string fused_gate_up, fused_down;  // Fused / FusedInterleaved layouts
   std::string fused_gate_up_bias, fused_down_bias;  // FusedInterleaved only
-  MlpNames shared_expert;                 // empty names when the family has none
-  std::string shared_expert_gate;         // [1, H]; empty when absent
+  MlpNames shared_expert;                           // empty names when the family has none
+  std::string shared_expert_gate;                   // [1, H]; empty when absent
   // Dense layers
   MlpNames dense;  // intermediate_size
 };
@@ -111,14 +111,15 @@ struct MoeModelSpec {
   int first_k_dense_replace = 0, moe_layer_freq = 1;
   // Attention. head_dim is the rotary/attention head size of Standard attention; Mla uses the
   // dims below (qk_head_dim = qk_nope_head_dim + qk_rope_head_dim, softmax scale
-  // qk_head_dim^-0.5). q_lora_rank 0: a plain q_proj.
+  // softmax_scale_factor * qk_head_dim^-0.5) and sets head_dim = qk_rope_head_dim, the rotary
+  // dim. q_lora_rank 0: a plain q_proj.
   AttentionKind attention = AttentionKind::Standard;
   int q_lora_rank = 0, kv_lora_rank = 0, qk_nope_head_dim = 0, qk_rope_head_dim = 0, v_head_dim = 0;
   // RoPE pairing: false = rotate-half (dims i and i + D/2), true = adjacent pairs (2i, 2i+1) as
   // DeepSeek's complex / rope_interleave form.
   bool rope_interleaved = false;
-  // RoPE over the rotary dim D (head_dim; qk_rope_head_dim for MLA): inv_freq [D/2] and the
-  // factor cos/sin are multiplied by (rope_parameters / rope_scaling; rope_config.cpp).
+  // RoPE over the rotary dim D = head_dim: inv_freq [D/2] and the factor that multiplies
+  // cos/sin, from rope_parameters / rope_scaling (rope_config.cpp).
   std::string rope_type = "default";  // "default" or "yarn"
   std::vector<double> rope_inv_freq;
   double rope_attention_factor = 1.0;
@@ -169,7 +170,7 @@ hc::Result<double> config_double_or(const nlohmann::json& config, const char* ke
 hc::Result<bool> config_bool_or(const nlohmann::json& config, const char* key, bool fallback);
 hc::Result<std::string> config_string_or(const nlohmann::json& config, const char* key,
                                          const std::string& fallback);
-// Fills the attention, norm and dense-MLP names shared by all four families.
+// Fills the attention, norm and dense-MLP names shared by Mixtral, Qwen2/3-MoE and OLMoE.
 void fill_common_names(MoeModelSpec& spec, const std::string& moe_prefix, const std::string& gate,
                        const std::string& up, const std::string& down);
 }  // namespace detail
