@@ -1,10 +1,14 @@
-# LibTorch forward pass (hc_native_torch) and its test suite native.forward. Included from
+# LibTorch forward pass (hc_native_torch) and its test suites native.forward,
+# native.forward_families and native.hf_parity. Included from
 # native/CMakeLists.txt; needs find_package(Torch) to succeed (LibTorch 1.13+ or 2.x).
 find_package(Torch REQUIRED)  # already found by native/CMakeLists.txt
 
 add_library(hc_native_torch STATIC
   ${CMAKE_CURRENT_LIST_DIR}/src/forward.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/forward_layer.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/forward_attention.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/forward_moe.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/forward_routing.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/device.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/evaluate.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/cmd_eval.cpp
@@ -25,7 +29,8 @@ if(HC_BUILD_TESTS AND NOT EMSCRIPTEN)
   set(_hc_torch_tests ${CMAKE_CURRENT_LIST_DIR}/../tests/native)
   add_executable(test_forward ${_hc_torch_tests}/main.cpp ${_hc_torch_tests}/torch/test_forward.cpp
                  ${_hc_torch_tests}/torch/test_hf_parity.cpp ${_hc_torch_tests}/torch/test_eval.cpp
-                 ${_hc_torch_tests}/torch/test_extract.cpp)
+                 ${_hc_torch_tests}/torch/test_extract.cpp
+                 ${_hc_torch_tests}/torch/test_forward_families.cpp)
   target_compile_definitions(test_forward PRIVATE
                              HC_GOLDEN_DIR="${CMAKE_CURRENT_LIST_DIR}/../tests/golden"
                              HC_CLI_PATH="$<TARGET_FILE:hodgecover>")
@@ -40,6 +45,9 @@ if(HC_BUILD_TESTS AND NOT EMSCRIPTEN)
   set_tests_properties(native.eval PROPERTIES LABELS native)
   add_test(NAME native.extract COMMAND test_forward --run_test=extract --log_level=message)
   set_tests_properties(native.extract PROPERTIES LABELS native)
+  add_test(NAME native.forward_families
+           COMMAND test_forward --run_test=forward_families --log_level=message)
+  set_tests_properties(native.forward_families PROPERTIES LABELS native)
 endif()
 
 # Eval throughput and streaming-memory benchmark (source in bench/).

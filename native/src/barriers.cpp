@@ -69,21 +69,14 @@ hc::Result<LayerBarriers> LayerBarriers::create(const ForwardModel& model,
   b.m_output = observation.output.to(at::kFloat);
   b.m_tokens = b.m_x.size(0);
   try {
-    const detail::LayerWeightScope fused;  // a fused expert tensor is decoded once
     const Checkpoint& ck = model.checkpoint();
+    detail::FusedCache fused;
     for (int e = 0; e < spec.num_experts; ++e) {
-      if (spec.layout == ExpertLayout::PerExpert) {
-        const MlpNames& n = layer.experts.at(static_cast<std::size_t>(e));
-        b.m_gate.push_back(detail::load_tensor(ck, n.gate, device));
-        b.m_up.push_back(detail::load_tensor(ck, n.up, device));
-        b.m_down.push_back(detail::load_tensor(ck, n.down, device));
-      } else {
-        const at::Tensor gu = detail::load_tensor(ck, layer.fused_gate_up, device)[e];
-        const int64_t inter = gu.size(0) / 2;
-        b.m_gate.push_back(gu.narrow(0, 0, inter).clone());
-        b.m_up.push_back(gu.narrow(0, inter, inter).clone());
-        b.m_down.push_back(detail::load_tensor(ck, layer.fused_down, device)[e].clone());
+      detail::ExpertWeights w = detail::load_expert(spec, layer, ck, e, device, fused);
+      for (at::Tensor* t : {&w.gate, &w.up, &w.down, &w.gate_bias, &w.up_bias, &w.down_bias}) {
+        if (t->defined()) *t = t->contiguous();  // own copies: the fused tensors are dropped
       }
+      b.m_weights.push_back(std::move(w));
     }
     b.m_norm_weight = detail::load_tensor(ck, spec.final_norm, device);
     b.m_head = detail::load_tensor(ck, spec.lm_head.empty() ? spec.embed_tokens : spec.lm_head,
@@ -102,9 +95,10 @@ hc::Result<LayerBarriers> LayerBarriers::create(const ForwardModel& model,
     const at::Tensor slot = hits.select(1, 1).contiguous().to(device);
     const at::Tensor g = gates.index_select(0, tok).gather(1, slot.unsqueeze(1)).squeeze(1);
     const at::Tensor xe = b.m_x.index_select(0, tok);
-    const at::Tensor inner = at::silu(at::linear(xe, b.m_gate[static_cast<std::size_t>(e)])) *
-                             at::linear(xe, b.m_up[static_cast<std::size_t>(e)]);
-    const at::Tensor y = at::linear(inner, b.m_down[static_cast<std::size_t>(e)]);
+    const auto& w = b.m_weights[static_cast<std::size_t>(e)];
+    const at::Tensor inner = detail::expert_inner(spec, w, xe);
+    const at::Tensor y = w.down_bias.defined() ? at::linear(inner, w.down, w.down_bias)
+                                               : at::linear(inner, w.down);
     routed_sum.index_add_(0, tok, y * g.unsqueeze(1));
     b.m_routed.push_back(tok);
     b.m_routed_gate.push_back(g);
@@ -124,7 +118,7 @@ void LayerBarriers::fill_expert_stats(hc::LayerStats& stats) const {
   stats.gate_mass.assign(static_cast<std::size_t>(e_count), 0.0f);
   stats.reap.assign(static_cast<std::size_t>(e_count), 0.0f);
   stats.ean.assign(static_cast<std::size_t>(e_count), 0.0f);
-  const int64_t hidden = m_x.size(1), inner = m_gate.front().size(0);
+  const int64_t hidden = m_x.size(1), inner = m_weights.front().gate.size(0);
   stats.input_sqnorm.assign(static_cast<std::size_t>(e_count * hidden), 0.0f);
   stats.input_sqnorm_cols = static_cast<std::size_t>(hidden);
   stats.inner_sqnorm.assign(static_cast<std::size_t>(e_count * inner), 0.0f);
@@ -146,22 +140,32 @@ void LayerBarriers::fill_expert_stats(hc::LayerStats& stats) const {
 }
 
 LayerBarriers::GroupDelta LayerBarriers::group_delta(const std::vector<int>& group) const {
-  // Merge weights π ∝ routing frequency (uniform when every member is unused).
+  // Merge weights π ∝ routing frequency (uniform when every member is unused); biases, where
+  // the family has them, are merged the same way.
   double total = 0.0;
   for (int e : group) total += m_frequency[static_cast<std::size_t>(e)];
   std::vector<at::Tensor> parts;
-  at::Tensor gate, up, down;
+  detail::ExpertWeights merged_w;
+  auto blend = [](at::Tensor& into, const at::Tensor& w, double pi) {
+    if (!w.defined()) return;
+    into = into.defined() ? into + pi * w : pi * w;
+  };
   for (int e : group) {
     const auto i = static_cast<std::size_t>(e);
     const double pi = total > 0.0 ? m_frequency[i] / total : 1.0 / double(group.size());
-    gate = gate.defined() ? gate + pi * m_gate[i] : pi * m_gate[i];
-    up = up.defined() ? up + pi * m_up[i] : pi * m_up[i];
-    down = down.defined() ? down + pi * m_down[i] : pi * m_down[i];
+    const auto& w = m_weights[i];
+    blend(merged_w.gate, w.gate, pi);
+    blend(merged_w.up, w.up, pi);
+    blend(merged_w.down, w.down, pi);
+    blend(merged_w.gate_bias, w.gate_bias, pi);
+    blend(merged_w.up_bias, w.up_bias, pi);
+    blend(merged_w.down_bias, w.down_bias, pi);
     parts.push_back(m_routed[i]);
   }
   GroupDelta d;
   d.tokens = std::get<0>(at::_unique(at::cat(parts), /*sorted=*/true));
-  const at::Tensor merged = detail::swiglu(m_x.index_select(0, d.tokens), gate, up, down);
+  const at::Tensor merged =
+      detail::expert_mlp(m_model->spec(), merged_w, m_x.index_select(0, d.tokens));
   d.delta = at::zeros_like(merged);
   for (int e : group) {
     const auto i = static_cast<std::size_t>(e);

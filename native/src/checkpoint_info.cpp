@@ -54,7 +54,8 @@ int run_checkpoint_info(const std::string& dir, bool json) {
       for (const auto* n : {&e.gate, &e.up, &e.down})
         expert_params += elements(ckpt.info(*n)->shape);
     }
-    for (const auto* n : {&layer.fused_gate_up, &layer.fused_down}) {
+    for (const auto* n : {&layer.fused_gate_up, &layer.fused_down, &layer.fused_gate_up_bias,
+                          &layer.fused_down_bias}) {
       if (!n->empty()) expert_params += elements(ckpt.info(*n)->shape);
     }
   }
@@ -65,7 +66,14 @@ int run_checkpoint_info(const std::string& dir, bool json) {
     shard_list.push_back({{"file", name}, {"bytes", bytes}});
   }
   const std::vector<int> moe = spec.moe_layers();
-  const char* layout = spec.layout == ExpertLayout::Fused ? "fused" : "per-expert";
+  const char* layout = spec.layout == ExpertLayout::Fused              ? "fused"
+                       : spec.layout == ExpertLayout::FusedInterleaved ? "fused-interleaved"
+                                                                       : "per-expert";
+  const bool mla = spec.attention == AttentionKind::Mla;
+  std::vector<int> sliding;
+  for (const auto& layer : spec.layers) {
+    if (layer.sliding) sliding.push_back(layer.index);
+  }
 
   if (json) {
     nlohmann::json j;
@@ -85,6 +93,22 @@ int run_checkpoint_info(const std::string& dir, bool json) {
     j["vocab_size"] = spec.vocab_size;
     j["shared_expert_intermediate_size"] = spec.shared_expert_intermediate_size;
     j["expert_layout"] = layout;
+    j["routing"] = routing_kind_name(spec.routing);
+    j["routed_scaling_factor"] = spec.routed_scaling_factor;
+    j["n_group"] = spec.n_group;
+    j["topk_group"] = spec.topk_group;
+    j["n_shared_experts"] = spec.n_shared_experts;
+    j["attention"] = mla ? "mla" : "standard";
+    if (mla) {
+      j["mla"] = {{"q_lora_rank", spec.q_lora_rank},
+                  {"kv_lora_rank", spec.kv_lora_rank},
+                  {"qk_nope_head_dim", spec.qk_nope_head_dim},
+                  {"qk_rope_head_dim", spec.qk_rope_head_dim},
+                  {"v_head_dim", spec.v_head_dim}};
+    }
+    j["attention_sinks"] = spec.attention_sinks;
+    j["sliding_window"] = spec.sliding_window;
+    j["sliding_layers"] = sliding;
     j["dtypes"] = dtypes;
     j["parameters"] = {{"total", total}, {"experts", expert_params}};
     j["shards"] = shard_list;
@@ -105,14 +129,33 @@ int run_checkpoint_info(const std::string& dir, bool json) {
       strprintf("%d, MoE: %zu (%s)", spec.num_layers, moe.size(), layer_list(moe).c_str()));
   row("experts", strprintf("%d per layer, top-k %d%s, %s", spec.num_experts, spec.top_k,
                            spec.norm_topk_prob ? " (renormalised)" : "", layout));
+  std::string routing = routing_kind_name(spec.routing);
+  if (spec.n_group > 1) {
+    routing += strprintf(", %d of %d groups", spec.topk_group, spec.n_group);
+  }
+  if (spec.routed_scaling_factor != 1.0) {
+    routing += strprintf(", scale %g", spec.routed_scaling_factor);
+  }
+  row("routing", routing);
   if (spec.shared_expert_intermediate_size > 0) {
     row("shared expert", strprintf("inner %d%s", spec.shared_expert_intermediate_size,
                                    spec.shared_expert_gate ? ", sigmoid gate" : ""));
   }
   row("hidden / inner", strprintf("%d / %d (dense %d)", spec.hidden_size,
                                   spec.moe_intermediate_size, spec.intermediate_size));
-  row("attention", strprintf("%d heads, %d kv heads, head dim %d", spec.num_heads,
-                             spec.num_kv_heads, spec.head_dim));
+  if (mla) {
+    row("attention", strprintf("MLA, %d heads, q rank %d, kv rank %d, qk %d+%d (rope), v %d",
+                               spec.num_heads, spec.q_lora_rank, spec.kv_lora_rank,
+                               spec.qk_nope_head_dim, spec.qk_rope_head_dim, spec.v_head_dim));
+  } else {
+    row("attention",
+        strprintf("%d heads, %d kv heads, head dim %d%s", spec.num_heads, spec.num_kv_heads,
+                  spec.head_dim, spec.attention_sinks ? ", sinks" : ""));
+  }
+  if (!sliding.empty()) {
+    row("sliding window",
+        strprintf("%d tokens on layers %s", spec.sliding_window, layer_list(sliding).c_str()));
+  }
   row("vocab", std::to_string(spec.vocab_size));
   row("dtypes", dtype_text);
   row("parameters",

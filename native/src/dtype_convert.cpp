@@ -81,6 +81,23 @@ std::uint16_t f32_to_f16(float value) {
   return sign | std::uint16_t(h);
 }
 
+std::uint8_t f32_to_fp8_e4m3(float value) {
+  if (std::isnan(value)) return 0x7f;
+  const std::uint8_t sign = std::signbit(value) ? 0x80 : 0x00;
+  const float magnitude = std::fabs(value);
+  std::uint8_t best = 0;
+  float best_error = INFINITY;
+  for (std::uint8_t code = 0; code <= 0x7e; ++code) {  // 0x7f is NaN
+    const float error = std::fabs(fp8_e4m3_to_f32(code) - magnitude);
+    // Codes ascend with magnitude, so on a tie `best` is the lower code: keep it if even.
+    if (error < best_error || (error == best_error && (best & 1))) {
+      best = code;
+      best_error = error;
+    }
+  }
+  return sign | best;
+}
+
 bool dtype_decodable(hc::Dtype dtype) {
   switch (dtype) {
     case hc::Dtype::F32:
@@ -128,7 +145,8 @@ hc::Status decode_f32(hc::Dtype dtype, std::span<const std::uint8_t> bytes, std:
 }
 
 bool dtype_encodable(hc::Dtype dtype) {
-  return dtype == hc::Dtype::F32 || dtype == hc::Dtype::F16 || dtype == hc::Dtype::BF16;
+  return dtype == hc::Dtype::F32 || dtype == hc::Dtype::F16 || dtype == hc::Dtype::BF16 ||
+         dtype == hc::Dtype::F8_E4M3;
 }
 
 std::vector<std::uint8_t> encode_f32(hc::Dtype dtype, std::span<const float> values) {
@@ -139,6 +157,8 @@ std::vector<std::uint8_t> encode_f32(hc::Dtype dtype, std::span<const float> val
   for (float v : values) {
     if (dtype == hc::Dtype::F32) {
       std::memcpy(p, &v, 4);
+    } else if (dtype == hc::Dtype::F8_E4M3) {
+      *p = f32_to_fp8_e4m3(v);
     } else {
       const std::uint16_t h = dtype == hc::Dtype::F16 ? f32_to_f16(v) : f32_to_bf16(v);
       std::memcpy(p, &h, 2);

@@ -26,6 +26,9 @@ const FamilyEntry kFamilies[] = {
     {Family::Qwen2Moe, "qwen2_moe", detail::fill_qwen_olmoe},
     {Family::Qwen3Moe, "qwen3_moe", detail::fill_qwen_olmoe},
     {Family::Olmoe, "olmoe", detail::fill_qwen_olmoe},
+    {Family::DeepseekV2, "deepseek_v2", detail::fill_deepseek},
+    {Family::DeepseekV3, "deepseek_v3", detail::fill_deepseek},
+    {Family::GptOss, "gpt_oss", detail::fill_gpt_oss},
 };
 
 const nlohmann::json* present(const nlohmann::json& config, const char* key) {
@@ -33,11 +36,21 @@ const nlohmann::json* present(const nlohmann::json& config, const char* key) {
   return it == config.end() || it->is_null() ? nullptr : &*it;
 }
 
-std::string layer_prefix(int layer) {
-  return "model.layers." + std::to_string(layer) + ".";
-}
-
 }  // namespace
+
+const char* routing_kind_name(RoutingKind kind) {
+  switch (kind) {
+    case RoutingKind::SoftmaxTopk:
+      return "softmax_topk";
+    case RoutingKind::GroupLimitedGreedy:
+      return "group_limited_greedy";
+    case RoutingKind::NoauxTc:
+      return "noaux_tc";
+    case RoutingKind::TopkSoftmax:
+      return "topk_softmax";
+  }
+  return "unknown";
+}
 
 const char* family_model_type(Family family) {
   for (const auto& entry : kFamilies) {
@@ -62,6 +75,19 @@ std::vector<int> MoeModelSpec::moe_layers() const {
 }
 
 namespace detail {
+
+std::string layer_prefix(int layer) {
+  return "model.layers." + std::to_string(layer) + ".";
+}
+
+hc::Result<std::string> config_string_or(const nlohmann::json& config, const char* key,
+                                         const std::string& fallback) {
+  const nlohmann::json* value = present(config, key);
+  if (value == nullptr) return fallback;
+  if (!value->is_string())
+    return malformed(std::string("config.json: ") + key + " must be a string");
+  return value->get<std::string>();
+}
 
 hc::Result<int> config_int(const nlohmann::json& config, const char* key) {
   const nlohmann::json* value = present(config, key);
@@ -206,6 +232,7 @@ hc::Result<MoeModelSpec> model_spec_from_config(const nlohmann::json& config, Ex
   spec.tie_word_embeddings = *tie;
 
   HC_TRY_STATUS(entry->fill(config, spec));
+  HC_TRY_STATUS(detail::fill_rope(config, spec));
   // Far above any released model; keeps a corrupt config from asking for absurd name tables.
   if (spec.num_layers > 4096 || spec.num_experts > 65536) {
     return malformed("config.json: implausible num_hidden_layers or expert count");
@@ -222,6 +249,18 @@ hc::Result<MoeModelSpec> model_spec_for(const Checkpoint& checkpoint) {
   const auto moe = spec->moe_layers();
   if (moe.empty()) return spec;
   const LayerSpec& first = spec->layers[moe.front()];
+  if (spec->layout == ExpertLayout::FusedInterleaved) {
+    // The released gpt-oss checkpoints store MXFP4 blocks; only the dequantised (BF16 re-save)
+    // layout is read.
+    const std::string blocks = first.fused_gate_up + "_blocks";
+    if (checkpoint.has(blocks) && !checkpoint.has(first.fused_gate_up)) {
+      return hc::make_error(hc::ErrorCode::Malformed,
+                            checkpoint.dir().string() + ": " + blocks +
+                                ": MXFP4-quantised experts are not supported; use a BF16/F32 "
+                                "re-save (experts.gate_up_proj [E, H, 2I])");
+    }
+    return spec;
+  }
   const std::string fused =
       "model.layers." + std::to_string(first.index) + ".mlp.experts.gate_up_proj";
   if (!checkpoint.has(first.experts.front().gate) && checkpoint.has(fused)) {
@@ -244,16 +283,30 @@ std::vector<ExpectedTensor> expected_tensors(const MoeModelSpec& s) {
     add(names.down, {h, inner});
   };
   add(s.embed_tokens, {U(s.vocab_size), h});
+  const U heads = s.num_heads, qk_head = U(s.qk_nope_head_dim) + U(s.qk_rope_head_dim);
   for (const auto& layer : s.layers) {
     add(layer.input_norm, {h});
     add(layer.post_attention_norm, {h});
-    add(layer.q_proj, {q, h});
-    add(layer.k_proj, {kv, h});
-    add(layer.v_proj, {kv, h});
-    add(layer.o_proj, {h, q});
+    if (s.attention == AttentionKind::Mla) {
+      add(layer.q_proj, {heads * qk_head, h});
+      add(layer.q_a_proj, {U(s.q_lora_rank), h});
+      add(layer.q_a_norm, {U(s.q_lora_rank)});
+      add(layer.q_b_proj, {heads * qk_head, U(s.q_lora_rank)});
+      add(layer.kv_a_proj, {U(s.kv_lora_rank) + U(s.qk_rope_head_dim), h});
+      add(layer.kv_a_norm, {U(s.kv_lora_rank)});
+      add(layer.kv_b_proj, {heads * (U(s.qk_nope_head_dim) + U(s.v_head_dim)), U(s.kv_lora_rank)});
+      add(layer.o_proj, {h, heads * U(s.v_head_dim)});
+    } else {
+      add(layer.q_proj, {q, h});
+      add(layer.k_proj, {kv, h});
+      add(layer.v_proj, {kv, h});
+      add(layer.o_proj, {h, q});
+    }
     add(layer.q_bias, {q});
     add(layer.k_bias, {kv});
     add(layer.v_bias, {kv});
+    add(layer.o_bias, {h});
+    add(layer.sinks, {heads});
     const bool per_head = s.qk_norm == QkNorm::PerHead;
     add(layer.q_norm, {per_head ? U(s.head_dim) : q});
     add(layer.k_norm, {per_head ? U(s.head_dim) : kv});
@@ -262,9 +315,18 @@ std::vector<ExpectedTensor> expected_tensors(const MoeModelSpec& s) {
       continue;
     }
     add(layer.router, {e, h});
+    add(layer.router_bias, {e});
+    add(layer.correction_bias, {e});
     for (const auto& expert : layer.experts) add_mlp(expert, i);
-    add(layer.fused_gate_up, {e, 2 * i, h});
-    add(layer.fused_down, {e, h, i});
+    if (s.layout == ExpertLayout::FusedInterleaved) {
+      add(layer.fused_gate_up, {e, h, 2 * i});
+      add(layer.fused_gate_up_bias, {e, 2 * i});
+      add(layer.fused_down, {e, i, h});
+      add(layer.fused_down_bias, {e, h});
+    } else {
+      add(layer.fused_gate_up, {e, 2 * i, h});
+      add(layer.fused_down, {e, h, i});
+    }
     add_mlp(layer.shared_expert, U(s.shared_expert_intermediate_size));
     add(layer.shared_expert_gate, {1, h});
   }

@@ -20,7 +20,8 @@ using hc::test::contains;
 
 namespace {
 
-const Family kFamilies[] = {Family::Mixtral, Family::Qwen2Moe, Family::Qwen3Moe, Family::Olmoe};
+const Family kFamilies[] = {Family::Mixtral,    Family::Qwen2Moe,   Family::Qwen3Moe, Family::Olmoe,
+                            Family::DeepseekV2, Family::DeepseekV3, Family::GptOss};
 
 // The error message of a result, "" when it holds a value (Boost evaluates messages eagerly).
 template <typename T>
@@ -88,6 +89,45 @@ BOOST_AUTO_TEST_CASE(fp8_e4m3_known_values) {
   BOOST_TEST(!std::isinf(fp8_e4m3_to_f32(0x78)));  // e=15, m=0 is finite (256) in "fn"
   BOOST_TEST(fp8_e4m3_to_f32(0x78) == 256.0f);
   BOOST_TEST(std::signbit(fp8_e4m3_to_f32(0x80)));
+}
+
+BOOST_AUTO_TEST_CASE(fp8_e4m3_encoding) {
+  for (int code = 0; code < 256; ++code) {
+    if ((code & 0x7f) == 0x7f) continue;  // NaN
+    BOOST_REQUIRE_EQUAL(int(f32_to_fp8_e4m3(fp8_e4m3_to_f32(std::uint8_t(code)))), code);
+  }
+  BOOST_TEST(int(f32_to_fp8_e4m3(1.0625f)) == 0x38);     // tie between 1 and 1.125: even code
+  BOOST_TEST(int(f32_to_fp8_e4m3(1.1875f)) == 0x3a);     // tie between 1.125 and 1.25: even code
+  BOOST_TEST(int(f32_to_fp8_e4m3(1.07f)) == 0x39);       // nearest
+  BOOST_TEST(int(f32_to_fp8_e4m3(-1000.0f)) == 0xfe);    // saturates at -448
+  BOOST_TEST(int(f32_to_fp8_e4m3(0x1.0p-11f)) == 0x00);  // below half the smallest subnormal
+}
+
+BOOST_AUTO_TEST_CASE(deepseek_v3_fp8_fixture) {
+  TempDir tmp;
+  make_fixture(tmp.root / "m", Family::DeepseekV3, hc::Dtype::F8_E4M3);
+  auto ckpt = open_checkpoint(tmp.root / "m");
+  BOOST_REQUIRE_MESSAGE(ckpt.ok(), why(ckpt));
+  auto spec = model_spec_for(*ckpt);
+  BOOST_REQUIRE_MESSAGE(spec.ok(), why(spec));
+  const auto valid = validate_checkpoint(*spec, *ckpt);
+  BOOST_REQUIRE_MESSAGE(valid.ok(), (valid.ok() ? std::string() : valid.error().message));
+  const std::string up = "model.layers.1.mlp.experts.3.up_proj.weight";  // [16, 32]: 2x4 blocks
+  BOOST_TEST((ckpt->info(up)->dtype == hc::Dtype::F8_E4M3));
+  BOOST_TEST(shape_text(ckpt->info(up + "_scale_inv")->shape) == "[2, 4]");
+  BOOST_TEST((ckpt->info("model.layers.1.mlp.gate.weight")->dtype == hc::Dtype::BF16));
+  BOOST_TEST(
+      (ckpt->info("model.layers.1.self_attn.kv_b_proj.weight")->dtype == hc::Dtype::F8_E4M3));
+  BOOST_TEST(!ckpt->has("model.layers.1.self_attn.kv_a_layernorm.weight_scale_inv"));
+  // Dequantised values are the original ones within E4M3 precision (3 mantissa bits).
+  const auto original = random_tensors(*spec, 7, hc::Dtype::BF16);
+  for (const auto& t : original) {
+    if (t.name != up) continue;
+    auto values = ckpt->read_f32(up);
+    BOOST_REQUIRE(values.ok());
+    for (std::size_t i = 0; i < t.values.size(); ++i)
+      BOOST_REQUIRE_LE(std::abs((*values)[i] - t.values[i]), 0.0625 * std::abs(t.values[i]) + 1e-6);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(f16_known_values_and_rounding) {
@@ -202,6 +242,40 @@ BOOST_AUTO_TEST_CASE(family_names_and_shapes) {
   BOOST_TEST(shape_of("olmoe", "model.layers.1.self_attn.q_norm.weight") == "[32]");
   BOOST_TEST(shape_of("olmoe", "model.layers.1.self_attn.k_norm.weight") == "[16]");
   BOOST_TEST(shape_of("olmoe", "lm_head.weight") == "[64, 32]");
+
+  make_fixture(tmp.root / "v2", Family::DeepseekV2);
+  make_fixture(tmp.root / "v3", Family::DeepseekV3);
+  make_fixture(tmp.root / "oss", Family::GptOss);
+  BOOST_TEST(shape_of("v2", "model.layers.0.mlp.gate_proj.weight") == "[48, 32]");  // dense
+  BOOST_TEST(shape_of("v2", "model.layers.1.self_attn.q_proj.weight") == "[48, 32]");
+  BOOST_TEST(shape_of("v2", "model.layers.1.self_attn.kv_a_proj_with_mqa.weight") == "[20, 32]");
+  BOOST_TEST(shape_of("v2", "model.layers.1.self_attn.kv_b_proj.weight") == "[64, 16]");
+  BOOST_TEST(shape_of("v2", "model.layers.1.self_attn.o_proj.weight") == "[32, 32]");
+  BOOST_TEST(shape_of("v2", "model.layers.1.mlp.shared_experts.down_proj.weight") == "[32, 16]");
+  BOOST_TEST(shape_of("v3", "model.layers.1.self_attn.q_a_proj.weight") == "[24, 32]");
+  BOOST_TEST(shape_of("v3", "model.layers.1.self_attn.q_b_proj.weight") == "[48, 24]");
+  BOOST_TEST(shape_of("v3", "model.layers.1.mlp.gate.e_score_correction_bias") == "[8]");
+  BOOST_TEST(shape_of("v3", "model.layers.1.mlp.experts.7.down_proj.weight") == "[32, 16]");
+  BOOST_TEST(shape_of("oss", "model.layers.0.mlp.experts.gate_up_proj") == "[8, 32, 32]");
+  BOOST_TEST(shape_of("oss", "model.layers.0.mlp.experts.gate_up_proj_bias") == "[8, 32]");
+  BOOST_TEST(shape_of("oss", "model.layers.0.mlp.experts.down_proj") == "[8, 16, 32]");
+  BOOST_TEST(shape_of("oss", "model.layers.1.mlp.router.bias") == "[8]");
+  BOOST_TEST(shape_of("oss", "model.layers.1.self_attn.sinks") == "[4]");
+  BOOST_TEST(shape_of("oss", "model.layers.1.self_attn.o_proj.bias") == "[32]");
+  for (const char* model : {"v2", "v3"}) {
+    auto ckpt = open_checkpoint(tmp.root / model);
+    BOOST_REQUIRE(ckpt.ok());
+    BOOST_TEST(!ckpt->has("model.layers.0.mlp.gate.weight"));  // first_k_dense_replace = 1
+    auto deepseek = model_spec_for(*ckpt);
+    BOOST_REQUIRE_MESSAGE(deepseek.ok(), why(deepseek));
+    BOOST_TEST(deepseek->moe_layers() == std::vector<int>{1});
+    BOOST_TEST((deepseek->attention == AttentionKind::Mla));
+  }
+  auto oss = model_spec_for(*open_checkpoint(tmp.root / "oss"));
+  BOOST_REQUIRE_MESSAGE(oss.ok(), why(oss));
+  BOOST_TEST((oss->layout == ExpertLayout::FusedInterleaved));
+  BOOST_TEST(oss->layers[0].sliding);
+  BOOST_TEST(!oss->layers[1].sliding);
 
   auto qwen3 = open_checkpoint(tmp.root / "qwen3");
   auto spec = model_spec_for(*qwen3);
@@ -415,7 +489,7 @@ BOOST_AUTO_TEST_CASE(writer_tokenizer_and_failed_write_leaves_nothing) {
   BOOST_TEST(contains(err->message, "b: 1 values for a tensor of 3 elements"), err->message);
   tensors.back() = {"a", hc::Dtype::F32, {1}, {1.0f}};
   BOOST_TEST(contains(write_checkpoint(tmp.root / "u", config, tensors)->message, "duplicate"));
-  tensors.back() = {"c", hc::Dtype::F8_E4M3, {1}, {1.0f}};
+  tensors.back() = {"c", hc::Dtype::F64, {1}, {1.0f}};  // readable, not writable
   BOOST_TEST(contains(write_checkpoint(tmp.root / "u", config, tensors)->message, "dtype"));
   std::size_t entries = 0;
   for (const auto& entry : fs::directory_iterator(tmp.root)) entries += entry.exists();
@@ -474,6 +548,27 @@ BOOST_AUTO_TEST_CASE(cli_info_on_checkpoint_directory) {
   const auto broken = f.run("info qwen");
   BOOST_TEST(broken.code == 3);
   BOOST_TEST(contains(broken.err, shard), broken.err);
+
+  make_fixture(f.work / "v3", Family::DeepseekV3, hc::Dtype::BF16);
+  const auto v3 = f.ok("info v3");
+  BOOST_TEST(contains(v3.out, "deepseek_v3"), v3.out);
+  BOOST_TEST(contains(v3.out, "noaux_tc, 2 of 4 groups, scale 2.5"), v3.out);
+  BOOST_TEST(contains(v3.out, "MLA, 4 heads, q rank 24, kv rank 16, qk 8+4 (rope), v 8"), v3.out);
+  const auto v3_json = nlohmann::json::parse(f.ok("info v3 --json").out);
+  BOOST_TEST(v3_json["moe_layers"] == nlohmann::json({1}));
+  BOOST_TEST(v3_json["routing"] == "noaux_tc");
+  BOOST_TEST(v3_json["n_shared_experts"] == 1);
+  BOOST_TEST(v3_json["parameters"]["experts"] == 8 * 3 * 16 * 32);
+  make_fixture(f.work / "oss", Family::GptOss);
+  const auto oss = f.ok("info oss");
+  BOOST_TEST(contains(oss.out, "gpt_oss"), oss.out);
+  BOOST_TEST(contains(oss.out, "fused-interleaved"), oss.out);
+  BOOST_TEST(contains(oss.out, "4 tokens on layers 0"), oss.out);
+  const auto oss_json = nlohmann::json::parse(f.ok("info oss --json").out);
+  BOOST_TEST(oss_json["routing"] == "topk_softmax");
+  // gate_up [8, 32, 32] + bias [8, 32] + down [8, 16, 32] + bias [8, 32], two layers.
+  BOOST_TEST(oss_json["parameters"]["experts"] ==
+             2 * (8 * 32 * 32 + 8 * 32 + 8 * 16 * 32 + 8 * 32));
 
   make_fixture(f.work / "mix", Family::Mixtral);
   edit_config(f.work / "mix", [](nlohmann::json& c) { c["num_local_experts"] = 9; });

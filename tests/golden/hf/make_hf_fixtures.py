@@ -36,7 +36,55 @@ FAMILIES = {
     "olmoe": lambda: (transformers.OlmoeForCausalLM, small(
         transformers.OlmoeConfig, intermediate_size=16, num_experts=8, num_experts_per_tok=2,
         norm_topk_prob=False)),
+    # DeepSeek: one dense first layer, MLA, shared experts, top-3 of 8 in 2 of 4 groups.
+    "deepseek_v2": lambda: (transformers.DeepseekV2ForCausalLM, small(
+        transformers.DeepseekV2Config, num_key_value_heads=4, intermediate_size=48,
+        moe_intermediate_size=16, n_routed_experts=8, n_shared_experts=1, num_experts_per_tok=3,
+        first_k_dense_replace=1, topk_method="group_limited_greedy", n_group=4, topk_group=2,
+        routed_scaling_factor=1.5, q_lora_rank=None, kv_lora_rank=16, qk_nope_head_dim=8,
+        qk_rope_head_dim=4, v_head_dim=8)),
+    "deepseek_v3": lambda: (transformers.DeepseekV3ForCausalLM, small(
+        transformers.DeepseekV3Config, num_key_value_heads=4, intermediate_size=48,
+        moe_intermediate_size=16, n_routed_experts=8, n_shared_experts=1, num_experts_per_tok=3,
+        first_k_dense_replace=1, n_group=4, topk_group=2, routed_scaling_factor=2.5,
+        norm_topk_prob=True, q_lora_rank=24, kv_lora_rank=16, qk_nope_head_dim=8,
+        qk_rope_head_dim=4, v_head_dim=8, rope_interleave=True,
+        rope_parameters={"rope_type": "default", "rope_theta": 10000.0})),
+    # gpt-oss: plain RoPE (the released config uses yarn, which the native side refuses),
+    # a 4-token window on even layers so the 12-token sequence crosses it.
+    "gpt_oss": lambda: (transformers.GptOssForCausalLM, small(
+        transformers.GptOssConfig, intermediate_size=16, num_local_experts=8,
+        num_experts_per_tok=2, head_dim=8, sliding_window=4, attention_bias=True,
+        layer_types=["sliding_attention", "full_attention"], rms_norm_eps=1e-5,
+        rope_parameters={"rope_type": "default", "rope_theta": 150000.0})),
 }
+# The same two with the yarn RoPE of the released configs (checks rope_config.cpp).
+FAMILIES["deepseek_v3_yarn"] = lambda: (transformers.DeepseekV3ForCausalLM, small(
+    transformers.DeepseekV3Config, num_key_value_heads=4, intermediate_size=48,
+    moe_intermediate_size=16, n_routed_experts=8, n_shared_experts=1, num_experts_per_tok=3,
+    first_k_dense_replace=1, n_group=4, topk_group=2, routed_scaling_factor=2.5,
+    norm_topk_prob=True, q_lora_rank=24, kv_lora_rank=16, qk_nope_head_dim=8,
+    qk_rope_head_dim=4, v_head_dim=8, rope_interleave=True, max_position_embeddings=163840,
+    rope_parameters={"rope_type": "yarn", "rope_theta": 10000.0, "factor": 40.0, "mscale": 1.0,
+                     "mscale_all_dim": 1.0, "beta_fast": 32.0, "beta_slow": 1.0,
+                     "original_max_position_embeddings": 4096}))
+FAMILIES["gpt_oss_yarn"] = lambda: (transformers.GptOssForCausalLM, small(
+    transformers.GptOssConfig, intermediate_size=16, num_local_experts=8,
+    num_experts_per_tok=2, head_dim=8, sliding_window=4, attention_bias=True,
+    layer_types=["sliding_attention", "full_attention"], rms_norm_eps=1e-5,
+    max_position_embeddings=131072,
+    rope_parameters={"rope_type": "yarn", "rope_theta": 150000.0, "factor": 32.0,
+                     "beta_fast": 32.0, "beta_slow": 1.0, "truncate": False,
+                     "original_max_position_embeddings": 4096}))
+
+
+def randomise_buffers(model):
+    """DeepSeek-V3's e_score_correction_bias is a buffer (zeros at init): give it values so
+    the parity check covers selection by the corrected score."""
+    with torch.no_grad():
+        for name, b in model.named_buffers():
+            if name.endswith("e_score_correction_bias"):
+                b.copy_(0.2 * torch.randn_like(b))
 
 
 def main(out):
@@ -51,6 +99,7 @@ def main(out):
                     p.copy_(1.0 + 0.1 * torch.randn_like(p))
                 else:
                     p.copy_(0.15 * torch.randn_like(p))
+            randomise_buffers(model)
         d = os.path.join(out, name)
         model.save_pretrained(d, safe_serialization=True)
         ids = torch.randint(0, cfg.vocab_size, (1, 12), generator=torch.Generator().manual_seed(1))

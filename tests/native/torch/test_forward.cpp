@@ -7,15 +7,17 @@
 #include <map>
 #include <numeric>
 
-#include "temp_dir.hpp"
 #include "hc/native/checkpoint.hpp"
 #include "hc/native/checkpoint_fixture.hpp"
 #include "hc/native/checkpoint_writer.hpp"
 #include "hc/native/forward.hpp"
 #include "hc/native/model_spec.hpp"
+#include "temp_dir.hpp"
+#include "torch/reference_model.hpp"
 
 namespace fs = std::filesystem;
 using namespace hc::native;
+using hc::test::Reference;
 using hc::test::TempDir;
 
 namespace {
@@ -26,156 +28,6 @@ std::string why(const hc::Result<T>& result) {
 }
 
 const Family kFamilies[] = {Family::Mixtral, Family::Qwen2Moe, Family::Qwen3Moe, Family::Olmoe};
-
-using Vec = std::vector<double>;
-
-// ---- Plain-loop reference (double precision, whole model in memory) ----------------------
-
-struct Reference {
-  const Checkpoint& ck;
-  const MoeModelSpec& s;
-  std::map<std::string, std::vector<float>> cache;
-
-  const std::vector<float>& w(const std::string& name) {
-    auto it = cache.find(name);
-    if (it != cache.end()) return it->second;
-    auto v = ck.read_f32(name);
-    BOOST_REQUIRE_MESSAGE(v.ok(), why(v));
-    return cache[name] = *v;
-  }
-  // y = W x, W [out, in] row-major.
-  Vec matvec(const std::string& name, const Vec& x) {
-    const auto& m = w(name);
-    const std::size_t in = x.size(), out = m.size() / in;
-    Vec y(out, 0.0);
-    for (std::size_t o = 0; o < out; ++o)
-      for (std::size_t i = 0; i < in; ++i) y[o] += double(m[o * in + i]) * x[i];
-    return y;
-  }
-  void add_bias(Vec& y, const std::string& name) {
-    if (name.empty()) return;
-    const auto& b = w(name);
-    for (std::size_t i = 0; i < y.size(); ++i) y[i] += b[i];
-  }
-  // RMSNorm of x[off, off+n) with weight[woff, woff+n).
-  void norm(Vec& x, std::size_t off, std::size_t n, const std::string& name, std::size_t woff) {
-    const auto& g = w(name);
-    double ss = 0;
-    for (std::size_t i = 0; i < n; ++i) ss += x[off + i] * x[off + i];
-    const double inv = 1.0 / std::sqrt(ss / double(n) + s.rms_norm_eps);
-    for (std::size_t i = 0; i < n; ++i) x[off + i] = x[off + i] * inv * g[woff + i];
-  }
-  Vec mlp(const MlpNames& n, const Vec& x) {
-    Vec g = matvec(n.gate, x), u = matvec(n.up, x);
-    for (std::size_t i = 0; i < g.size(); ++i) g[i] = g[i] / (1.0 + std::exp(-g[i])) * u[i];
-    return matvec(n.down, g);
-  }
-  void rope(Vec& v, std::size_t off, std::size_t pos) {
-    const std::size_t d = static_cast<std::size_t>(s.head_dim), half = d / 2;
-    for (std::size_t i = 0; i < half; ++i) {
-      const double a = double(pos) * std::pow(s.rope_theta, -2.0 * double(i) / double(d));
-      const double x1 = v[off + i], x2 = v[off + i + half];
-      v[off + i] = x1 * std::cos(a) - x2 * std::sin(a);
-      v[off + i + half] = x2 * std::cos(a) + x1 * std::sin(a);
-    }
-  }
-
-  std::vector<std::vector<int>> selected;  // per layer-token, last run
-  std::vector<Vec> gates;
-
-  std::vector<Vec> logits(const std::vector<std::int32_t>& ids) {
-    const std::size_t H = std::size_t(s.hidden_size), T = ids.size(), hd = std::size_t(s.head_dim);
-    const std::size_t nh = std::size_t(s.num_heads), nkv = std::size_t(s.num_kv_heads);
-    std::vector<Vec> h(T, Vec(H));
-    const auto& emb = w(s.embed_tokens);
-    for (std::size_t t = 0; t < T; ++t)
-      for (std::size_t i = 0; i < H; ++i) h[t][i] = emb[std::size_t(ids[t]) * H + i];
-    selected.clear();
-    gates.clear();
-    for (const LayerSpec& L : s.layers) {
-      std::vector<Vec> q(T), k(T), v(T);
-      for (std::size_t t = 0; t < T; ++t) {
-        Vec x = h[t];
-        norm(x, 0, H, L.input_norm, 0);
-        q[t] = matvec(L.q_proj, x), k[t] = matvec(L.k_proj, x), v[t] = matvec(L.v_proj, x);
-        add_bias(q[t], L.q_bias), add_bias(k[t], L.k_bias), add_bias(v[t], L.v_bias);
-        if (s.qk_norm == QkNorm::Full) {
-          norm(q[t], 0, nh * hd, L.q_norm, 0), norm(k[t], 0, nkv * hd, L.k_norm, 0);
-        }
-        for (std::size_t a = 0; a < nh; ++a) {
-          if (s.qk_norm == QkNorm::PerHead) norm(q[t], a * hd, hd, L.q_norm, 0);
-          rope(q[t], a * hd, t);
-        }
-        for (std::size_t a = 0; a < nkv; ++a) {
-          if (s.qk_norm == QkNorm::PerHead) norm(k[t], a * hd, hd, L.k_norm, 0);
-          rope(k[t], a * hd, t);
-        }
-      }
-      for (std::size_t t = 0; t < T; ++t) {
-        Vec att(nh * hd, 0.0);
-        for (std::size_t a = 0; a < nh; ++a) {
-          const std::size_t kvh = a / (nh / nkv);
-          Vec sc(t + 1);
-          double mx = -1e300;
-          for (std::size_t u = 0; u <= t; ++u) {
-            double d = 0;
-            for (std::size_t i = 0; i < hd; ++i) d += q[t][a * hd + i] * k[u][kvh * hd + i];
-            sc[u] = d / std::sqrt(double(hd));
-            mx = std::max(mx, sc[u]);
-          }
-          double z = 0;
-          for (auto& x : sc) z += (x = std::exp(x - mx));
-          for (std::size_t u = 0; u <= t; ++u)
-            for (std::size_t i = 0; i < hd; ++i) att[a * hd + i] += sc[u] / z * v[u][kvh * hd + i];
-        }
-        const Vec o = matvec(L.o_proj, att);
-        for (std::size_t i = 0; i < H; ++i) h[t][i] += o[i];
-      }
-      for (std::size_t t = 0; t < T; ++t) {
-        Vec x = h[t];
-        norm(x, 0, H, L.post_attention_norm, 0);
-        Vec y(H, 0.0);
-        if (!L.moe) {
-          y = mlp(L.dense, x);
-        } else {
-          Vec l = matvec(L.router, x);
-          const double mx = *std::max_element(l.begin(), l.end());
-          double z = 0;
-          for (auto& e : l) z += (e = std::exp(e - mx));
-          for (auto& e : l) e /= z;
-          std::vector<int> order(l.size());
-          std::iota(order.begin(), order.end(), 0);
-          std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return l[a] > l[b]; });
-          order.resize(std::size_t(s.top_k));
-          double sum = 0;
-          for (int e : order) sum += l[e];
-          Vec g;
-          for (int e : order) g.push_back(s.norm_topk_prob ? l[e] / sum : l[e]);
-          for (std::size_t j = 0; j < order.size(); ++j) {
-            const Vec ye = mlp(L.experts[std::size_t(order[j])], x);
-            for (std::size_t i = 0; i < H; ++i) y[i] += g[j] * ye[i];
-          }
-          if (!L.shared_expert.gate.empty()) {
-            const Vec ys = mlp(L.shared_expert, x);
-            double sg = 1.0;
-            if (!L.shared_expert_gate.empty())
-              sg = 1.0 / (1.0 + std::exp(-matvec(L.shared_expert_gate, x)[0]));
-            for (std::size_t i = 0; i < H; ++i) y[i] += sg * ys[i];
-          }
-          selected.push_back(order);
-          gates.push_back(g);
-        }
-        for (std::size_t i = 0; i < H; ++i) h[t][i] += y[i];
-      }
-    }
-    std::vector<Vec> out(T);
-    for (std::size_t t = 0; t < T; ++t) {
-      norm(h[t], 0, H, s.final_norm, 0);
-      out[t] = matvec(s.lm_head.empty() ? s.embed_tokens : s.lm_head, h[t]);
-    }
-    return out;
-  }
-};
 
 std::vector<std::int32_t> some_ids(int n, int vocab, int salt = 0) {
   std::vector<std::int32_t> ids;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "hc/native/forward.hpp"
+#include "hc/native/forward_ops.hpp"
 #include "hc/stats_file.hpp"
 
 namespace hc::native {
@@ -49,7 +50,7 @@ class LayerBarriers {
   hc::Result<std::vector<float>> barriers(const std::vector<std::vector<int>>& groups,
                                           const std::function<void(std::size_t)>& done = {}) const;
 
-  int experts() const { return static_cast<int>(m_gate.size()); }
+  int experts() const { return static_cast<int>(m_weights.size()); }
 
  private:
   LayerBarriers() = default;
@@ -65,7 +66,7 @@ class LayerBarriers {
   int m_layer = 0;
   int64_t m_tokens = 0;
   at::Tensor m_x, m_output;                        // [T, H]
-  std::vector<at::Tensor> m_gate, m_up, m_down;    // per expert
+  std::vector<detail::ExpertWeights> m_weights;    // per expert (fp32, biases if any)
   std::vector<at::Tensor> m_routed;                // per expert: sorted token indices [n_e]
   std::vector<at::Tensor> m_routed_gate;           // per expert: gate weights [n_e]
   std::vector<at::Tensor> m_routed_out;            // per expert: E_e(x) on its tokens [n_e, H]

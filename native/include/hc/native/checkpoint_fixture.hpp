@@ -24,9 +24,17 @@ struct FixtureSizes {
   int vocab = 64;
   std::vector<int> mlp_only_layers;  // Qwen families only
   bool tie_word_embeddings = false;
+  // DeepSeek: dense first layers, groups (n_group > 1, topk_group < n_group), shared experts,
+  // MLA dims; q_lora_rank -1 picks the family's fixture default (V2: none, V3: 24).
+  int first_k_dense_replace = 1, n_group = 4, topk_group = 2, n_shared_experts = 1;
+  int q_lora_rank = -1, kv_lora_rank = 16, qk_nope_head_dim = 8, qk_rope_head_dim = 4,
+      v_head_dim = 8;
+  // gpt-oss: head size and window (short, so a 9-token test crosses it).
+  int head_dim = 8, sliding_window = 4;
 };
 
-// Parses "mixtral", "qwen2_moe", "qwen3_moe", "olmoe"; nullopt otherwise.
+// Parses "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "deepseek_v2", "deepseek_v3",
+// "gpt_oss"; nullopt otherwise.
 std::optional<Family> family_from_model_type(const std::string& model_type);
 
 // config.json of a tiny model of `family` with the keys that family's transformers config uses.
@@ -37,7 +45,15 @@ nlohmann::json fixture_config(Family family, const FixtureSizes& sizes);
 std::vector<TensorToWrite> random_tensors(const MoeModelSpec& spec, std::uint64_t seed,
                                           hc::Dtype dtype);
 
-// Writes the fixture checkpoint (see write_checkpoint for sharding and atomicity).
+// DeepSeek-V3 style block FP8 (CHECKPOINTS.md §5): every 2-D linear weight of a decoder layer
+// except the router becomes F8_E4M3 values q with W = q * S[i / block][j / block], where S
+// (`<name>_scale_inv`, F32) is each block's max |W| / 448. Other tensors are left as they are.
+void quantize_fp8_blocks(std::vector<TensorToWrite>& tensors, std::uint64_t block);
+inline constexpr std::uint64_t kFixtureFp8Block = 8;  // small, so tiny weights span blocks
+
+// Writes the fixture checkpoint (see write_checkpoint for sharding and atomicity). dtype
+// F8_E4M3 writes BF16 tensors with block-FP8 layer weights (quantize_fp8_blocks, block
+// kFixtureFp8Block) and the matching quantization_config.
 std::optional<IoError> write_random_checkpoint(const std::filesystem::path& dir, Family family,
                                                const FixtureSizes& sizes, std::uint64_t seed,
                                                hc::Dtype dtype = hc::Dtype::F32,

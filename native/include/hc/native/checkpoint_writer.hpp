@@ -16,7 +16,7 @@ namespace hc::native {
 
 struct TensorToWrite {
   std::string name;
-  hc::Dtype dtype = hc::Dtype::F32;  // F32, BF16 or F16; the values are converted
+  hc::Dtype dtype = hc::Dtype::F32;  // F32, BF16, F16 or F8_E4M3; the values are converted
   std::vector<std::uint64_t> shape;
   std::vector<float> values;  // row-major, prod(shape) elements
 };

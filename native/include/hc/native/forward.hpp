@@ -1,5 +1,6 @@
 // Layer-streamed LibTorch forward pass of a sparse-MoE checkpoint (Mixtral, Qwen2-MoE,
-// Qwen3-MoE, OLMoE): only one decoder layer's weights are resident at a time.
+// Qwen3-MoE, OLMoE, DeepSeek-V2/V3, gpt-oss): only one decoder layer's weights are resident at
+// a time.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -21,10 +22,19 @@ struct LayerObservation {
   bool moe = false;
   at::Tensor hidden;        // [T, H] residual stream entering the layer
   at::Tensor x;             // [T, H] post-attention-norm input to the MLP / MoE block
-  at::Tensor router_probs;  // [T, E] fp32 softmax of the router logits (undefined if dense)
-  at::Tensor selected;      // [T, k] int64 expert indices, by descending probability
-  at::Tensor gates;         // [T, k] fp32 weights applied to the selected experts' outputs
-  at::Tensor output;        // [T, H] residual stream leaving the layer
+  // [T, E] fp32 per-family router score (undefined if dense): the softmax of the router logits
+  // (softmax_topk, group_limited_greedy); the sigmoid scores without the correction bias
+  // (noaux_tc); for gpt-oss (topk_softmax) the softmax over all E biased logits, which is not
+  // what weights the experts (that softmax runs over the k selected logits only) but ranks
+  // experts the same way and sums to 1 like the other families' scores.
+  at::Tensor router_probs;
+  // [T, k] int64 expert indices, by descending selection score (the masked, bias-corrected
+  // score for noaux_tc; the biased logit for gpt-oss); ties: lower index first.
+  at::Tensor selected;
+  // [T, k] fp32 exact weights applied to the selected experts' outputs, including any
+  // renormalisation and routed_scaling_factor.
+  at::Tensor gates;
+  at::Tensor output;  // [T, H] residual stream leaving the layer
 };
 using LayerCallback = std::function<void(const LayerObservation&)>;
 
@@ -72,14 +82,31 @@ class ForwardModel {
   at::Device m_device;
 };
 
-// Routing (CHECKPOINTS.md §3, SoftmaxTopk): p = softmax(logits) in fp32, S = top-k of p with
-// ties broken towards the lower expert index (stable sort), w = p_S, divided by sum(p_S) iff
-// `renormalize`.
+// Routing (CHECKPOINTS.md §3). Every top-k here is a stable descending sort: equal scores
+// keep index order, so the lower expert index wins a tie. logits [T, E]; results fp32.
 struct Routing {
-  at::Tensor probs;     // [T, E] fp32
+  at::Tensor probs;     // [T, E] fp32 (see LayerObservation::router_probs)
   at::Tensor selected;  // [T, k] int64
   at::Tensor gates;     // [T, k] fp32
 };
-Routing route_softmax_topk(const at::Tensor& logits, int top_k, bool renormalize);
+// p = softmax(logits), S = top-k of p, w = p_S (/ sum(p_S) iff `renormalize`) * scale.
+Routing route_softmax_topk(const at::Tensor& logits, int top_k, bool renormalize,
+                           double scale = 1.0);
+// DeepSeek-V2 group_limited_greedy: p = softmax(logits); experts form n_group contiguous
+// groups scored by their max p; the topk_group best groups are kept and the others' p set to 0
+// (as transformers); S = top-k of the masked p; w = p_S * scale.
+Routing route_group_limited_greedy(const at::Tensor& logits, int top_k, int n_group, int topk_group,
+                                   double scale);
+// DeepSeek-V3 noaux_tc: s = sigmoid(logits), c = s + correction_bias [E] (selection only);
+// group score = sum of the group's top-2 c; other groups' c set to 0 (as transformers);
+// S = top-k of masked c; w = s_S (/ (sum(s_S) + 1e-20) iff `renormalize`) * scale.
+Routing route_noaux_tc(const at::Tensor& logits, const at::Tensor& correction_bias, int top_k,
+                       int n_group, int topk_group, bool renormalize, double scale);
+// gpt-oss: logits already include the router bias; S = top-k of logits, w = softmax(logits_S).
+Routing route_topk_softmax(const at::Tensor& logits, int top_k);
+// The formula `spec.routing` names, with the spec's k, groups, renormalisation and scale.
+// correction_bias: [E] for NoauxTc, otherwise ignored (may be undefined).
+Routing route(const MoeModelSpec& spec, const at::Tensor& logits,
+              const at::Tensor& correction_bias = {});
 
 }  // namespace hc::native

@@ -39,18 +39,51 @@ class LayerWeightScope {
 // RMSNorm over the last dimension: x * rsqrt(mean(x^2) + eps) * weight, computed in fp32.
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
 
-// Rotary embedding, HF rotate-half convention: x [T, heads, D] at positions 0..T-1,
-// inv_freq_i = theta^(-2i/D), x*cos + rotate_half(x)*sin with cos/sin = cat(f, f).
-at::Tensor apply_rope(const at::Tensor& x, double theta);
+// Rotary embedding of x [T, heads, D] at positions 0..T-1 with spec.rope_inv_freq [D/2]
+// (default or yarn) and cos/sin scaled by spec.rope_attention_factor. Rotate-half pairs
+// (i, i + D/2) as HF's rotate_half; spec.rope_interleaved pairs (2i, 2i+1) as DeepSeek's
+// complex form (equal to transformers' rope_interleave, whose output permutation is the same
+// for q and k and so leaves q.k unchanged).
+at::Tensor apply_rope(const MoeModelSpec& spec, const at::Tensor& x);
+
+// Causal softmax attention: q, k [T, heads, Dk], v [T, heads, Dv] -> [T, heads*Dv].
+// scores = q.k * scale; a key j is visible to query i iff j <= i and, when window > 0,
+// i - j < window. sinks [heads] (optional) add one logit per head to the softmax denominator.
+at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                            double scale, int window = 0, const at::Tensor& sinks = {});
 
 // Self-attention sub-block of `layer` on the normed input x [T, H] -> [T, H] (before the
-// residual add): projections (+ Qwen2 biases), QK-norm, RoPE, GQA, causal softmax in fp32.
+// residual add). Standard: projections (+ biases), QK-norm, RoPE, GQA, sinks, sliding window.
+// Mla: DeepSeek latent attention (mla_attention).
 at::Tensor attention(const MoeModelSpec& spec, const LayerSpec& layer, const Checkpoint& checkpoint,
                      const at::Tensor& x, at::Device device);
+at::Tensor mla_attention(const MoeModelSpec& spec, const LayerSpec& layer,
+                         const Checkpoint& checkpoint, const at::Tensor& x, at::Device device);
+// transformers builds q_a_layernorm / kv_a_layernorm with the RMSNorm default eps, not the
+// config's rms_norm_eps.
+constexpr double kMlaNormEps = 1e-6;
 
 // SwiGLU MLP: down(silu(gate x) * up x); x [T, H], gate/up [I, H], down [H, I].
 at::Tensor swiglu(const at::Tensor& x, const at::Tensor& gate, const at::Tensor& up,
                   const at::Tensor& down);
+
+// One expert's weights: gate/up [I, H], down [H, I]; biases [I], [I], [H] or undefined.
+struct ExpertWeights {
+  at::Tensor gate, up, down, gate_bias, up_bias, down_bias;
+};
+// The expert MLP for spec.expert_act (Swiglu or gpt-oss ClampedSwiglu): [n, H] -> [n, H].
+at::Tensor expert_mlp(const MoeModelSpec& spec, const ExpertWeights& w, const at::Tensor& x);
+// The down projection's input act(gate x) * up x of that MLP: [n, H] -> [n, I].
+at::Tensor expert_inner(const MoeModelSpec& spec, const ExpertWeights& w, const at::Tensor& x);
+
+// Fused expert tensors of one layer, loaded on first use and kept for its other experts.
+struct FusedCache {
+  at::Tensor gate_up, down, gate_up_bias, down_bias;
+};
+// Expert e of `layer` in any layout (per-expert, fused, gpt-oss fused interleaved with biases).
+ExpertWeights load_expert(const MoeModelSpec& spec, const LayerSpec& layer,
+                          const Checkpoint& checkpoint, int e, at::Device device,
+                          FusedCache& fused);
 
 // MoE block of `layer` on x [T, H] -> [T, H]; fills the routing fields of `observation`.
 // Experts are loaded one at a time, and only when some token selects them.

@@ -13,19 +13,40 @@ namespace hc::native {
 
 class Checkpoint;
 
-// Supported so far: the first four of SPEC §8. DeepSeek-V2/V3 and gpt-oss slot in as new
-// enumerators plus a family_*.cpp adapter registered in model_spec.cpp.
-enum class Family { Mixtral, Qwen2Moe, Qwen3Moe, Olmoe };
+// The families of SPEC §8. Adding one: an enumerator plus a family_*.cpp adapter registered in
+// model_spec.cpp.
+enum class Family { Mixtral, Qwen2Moe, Qwen3Moe, Olmoe, DeepseekV2, DeepseekV3, GptOss };
 const char* family_model_type(Family family);  // "mixtral", ...
 
 // How router logits become expert weights (CHECKPOINTS.md §3).
+// Every kind breaks top-k ties towards the lower expert index.
 enum class RoutingKind {
-  SoftmaxTopk,  // softmax over all experts, top-k, renormalise iff norm_topk_prob
+  SoftmaxTopk,         // softmax over all experts, top-k, renormalise iff norm_topk_prob, x rsf
+                       // (DeepSeek-V2 "greedy" is this with norm off and rsf applied)
+  GroupLimitedGreedy,  // DeepSeek-V2: softmax; keep topk_group groups by group max; top-k; x rsf
+  NoauxTc,             // DeepSeek-V3: sigmoid; select on s + correction bias in the top groups
+                       // (group score = sum of its top-2); w = s_S (renormalised iff
+                       // norm_topk_prob), x rsf
+  TopkSoftmax,         // gpt-oss: logits (+ router bias), top-k, softmax over the k logits
+};
+const char* routing_kind_name(RoutingKind kind);  // "softmax_topk", ...
+
+enum class AttentionKind {
+  Standard,  // q/k/v/o projections with GQA (optionally biases, QK-norm, sinks, sliding window)
+  Mla,       // DeepSeek multi-head latent attention (q_lora optional, kv_a/kv_b low-rank)
+};
+
+// Expert MLP activation.
+enum class ExpertAct {
+  Swiglu,         // down(silu(gate x) * up x)
+  ClampedSwiglu,  // gpt-oss: g = min(g, L), u = clamp(u, -L, L), down((u + 1) g sigmoid(1.702 g))
 };
 
 enum class ExpertLayout {
   PerExpert,  // experts.N.{gate,up,down}_proj.weight (Mixtral: w1, w3, w2)
   Fused,      // experts.gate_up_proj [E, 2I, H] (gate rows first), experts.down_proj [E, H, I]
+  FusedInterleaved,  // gpt-oss: gate_up_proj [E, H, 2I] (x @ W; gate = columns 0::2, up = 1::2)
+                     // + gate_up_proj_bias [E, 2I], down_proj [E, I, H] + down_proj_bias [E, H]
 };
 
 // Query-key norm placement.
@@ -46,12 +67,21 @@ struct LayerSpec {
   std::string q_proj, k_proj, v_proj, o_proj;   // weights; biases below when present
   std::string q_bias, k_bias, v_bias;           // empty when the family has none
   std::string q_norm, k_norm;                   // empty when qk_norm == None
+  std::string o_bias;                           // [H]; gpt-oss
+  std::string sinks;                            // [heads] learned attention sinks; gpt-oss
+  bool sliding = false;                         // sliding-window attention layer (gpt-oss)
+  // MLA (AttentionKind::Mla). q_proj holds the full query projection when q_lora_rank == 0.
+  std::string q_a_proj, q_a_norm, q_b_proj;     // [r_q, H], [r_q], [heads*qk_head, r_q]
+  std::string kv_a_proj, kv_a_norm, kv_b_proj;  // [r_kv+rope, H], [r_kv], [heads*(nope+v), r_kv]
   // MoE layers
   std::string router;                     // [E, H]
+  std::string router_bias;                // [E] added to the logits (gpt-oss); empty when none
+  std::string correction_bias;            // [E] e_score_correction_bias, selection only (noaux_tc)
   std::vector<MlpNames> experts;          // PerExpert layout, one per expert
-  std::string fused_gate_up, fused_down;  // Fused layout
-  MlpNames shared_expert;                 // empty names when the family has none
-  std::string shared_expert_gate;         // [1, H]; empty when absent
+  std::string fused_gate_up, fused_down;  // Fused / FusedInterleaved layouts
+  std::string fused_gate_up_bias, fused_down_bias;  // FusedInterleaved only
+  MlpNames shared_expert;                           // empty names when the family has none
+  std::string shared_expert_gate;                   // [1, H]; empty when absent
   // Dense layers
   MlpNames dense;  // intermediate_size
 };
@@ -71,6 +101,31 @@ struct MoeModelSpec {
   std::vector<int> mlp_only_layers;
   RoutingKind routing = RoutingKind::SoftmaxTopk;
   ExpertLayout layout = ExpertLayout::PerExpert;
+  ExpertAct expert_act = ExpertAct::Swiglu;
+  double swiglu_limit = 7.0;  // ClampedSwiglu
+  // DeepSeek routing and layer pattern: MoE iff L >= first_k_dense_replace and
+  // L % moe_layer_freq == 0. Shared experts: one SwiGLU of n_shared_experts * moe_intermediate.
+  int n_group = 1, topk_group = 1;
+  double routed_scaling_factor = 1.0;
+  int n_shared_experts = 0;
+  int first_k_dense_replace = 0, moe_layer_freq = 1;
+  // Attention. head_dim is the rotary/attention head size of Standard attention; Mla uses the
+  // dims below (qk_head_dim = qk_nope_head_dim + qk_rope_head_dim, softmax scale
+  // softmax_scale_factor * qk_head_dim^-0.5) and sets head_dim = qk_rope_head_dim, the rotary
+  // dim. q_lora_rank 0: a plain q_proj.
+  AttentionKind attention = AttentionKind::Standard;
+  int q_lora_rank = 0, kv_lora_rank = 0, qk_nope_head_dim = 0, qk_rope_head_dim = 0, v_head_dim = 0;
+  // RoPE pairing: false = rotate-half (dims i and i + D/2), true = adjacent pairs (2i, 2i+1) as
+  // DeepSeek's complex / rope_interleave form.
+  bool rope_interleaved = false;
+  // RoPE over the rotary dim D = head_dim: inv_freq [D/2] and the factor that multiplies
+  // cos/sin, from rope_parameters / rope_scaling (rope_config.cpp).
+  std::string rope_type = "default";  // "default" or "yarn"
+  std::vector<double> rope_inv_freq;
+  double rope_attention_factor = 1.0;
+  double softmax_scale_factor = 1.0;  // DeepSeek-V3 yarn: mscale(factor, mscale_all_dim)^2
+  bool attention_sinks = false;       // gpt-oss
+  int sliding_window = 0;             // keys j with i - j < sliding_window on sliding layers
   std::string embed_tokens, final_norm, lm_head;  // lm_head empty when tied
   std::vector<LayerSpec> layers;
 
@@ -102,12 +157,20 @@ namespace detail {
 // Per-family adapters (family_*.cpp): fill family-specific fields and tensor names.
 hc::Status fill_mixtral(const nlohmann::json& config, MoeModelSpec& spec);
 hc::Status fill_qwen_olmoe(const nlohmann::json& config, MoeModelSpec& spec);
+hc::Status fill_deepseek(const nlohmann::json& config, MoeModelSpec& spec);  // V2 and V3
+hc::Status fill_gpt_oss(const nlohmann::json& config, MoeModelSpec& spec);
+std::string layer_prefix(int layer);  // "model.layers.L."
+// RoPE frequencies from rope_parameters (transformers v5) or rope_scaling: default or yarn;
+// other types are refused naming the key. Needs head_dim (the rotary dim) already set.
+hc::Status fill_rope(const nlohmann::json& config, MoeModelSpec& spec);
 // Typed config access with errors naming the key.
 hc::Result<int> config_int(const nlohmann::json& config, const char* key);
 hc::Result<int> config_int_or(const nlohmann::json& config, const char* key, int fallback);
 hc::Result<double> config_double_or(const nlohmann::json& config, const char* key, double fallback);
 hc::Result<bool> config_bool_or(const nlohmann::json& config, const char* key, bool fallback);
-// Fills the attention, norm and dense-MLP names shared by all four families.
+hc::Result<std::string> config_string_or(const nlohmann::json& config, const char* key,
+                                         const std::string& fallback);
+// Fills the attention, norm and dense-MLP names shared by Mixtral, Qwen2/3-MoE and OLMoE.
 void fill_common_names(MoeModelSpec& spec, const std::string& moe_prefix, const std::string& gate,
                        const std::string& up, const std::string& down);
 }  // namespace detail
