@@ -396,4 +396,44 @@ BOOST_FIXTURE_TEST_CASE(cli_bad_inputs_leave_nothing_behind, ExtractCli) {
   BOOST_CHECK(!fs::exists(work / "a.hcstats.partial"));
 }
 
+// Every family extracts: DeepSeek's dense first layer is skipped, gpt-oss's fused experts
+// with biases and clamped SwiGLU run through the same barrier code; barriers finite, >= 0.
+BOOST_FIXTURE_TEST_CASE(cli_extracts_every_family, CliFixture) {
+  std::string raw;
+  for (int i = 0; i < 64; ++i) {
+    const std::int32_t id = (i * 13 + 5) % 64;
+    raw.append(reinterpret_cast<const char*>(&id), sizeof(id));
+  }
+  hc::test::spit(work / "calib.ids", raw);
+  for (Family family : {Family::Mixtral, Family::Qwen2Moe, Family::Qwen3Moe, Family::Olmoe,
+                        Family::DeepseekV2, Family::DeepseekV3, Family::GptOss}) {
+    const std::string name = family_model_type(family);
+    FixtureSizes s = tiny();
+    s.layers = 3;
+    s.n_group = 2;  // 4 experts: two groups of two, one kept
+    s.topk_group = 1;
+    const auto error = write_random_checkpoint(work / name, family, s, 31);
+    BOOST_REQUIRE_MESSAGE(!error, name << ": " << (error ? error->message : ""));
+    const RunResult r = run("extract --model " + name + " --ids calib.ids --tokens 64 --seq-len 32 --out " +
+                            name + ".hcstats");
+    BOOST_REQUIRE_MESSAGE(r.code == 0, name << ": " << r.err);
+    const std::string bytes = hc::test::slurp(work / (name + ".hcstats"));
+    auto stats = hc::read_stats({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()},
+                                name);
+    BOOST_REQUIRE_MESSAGE(stats.ok(), why(stats));
+    BOOST_CHECK_EQUAL(stats->family, name);
+    const bool dense_first = family == Family::DeepseekV2 || family == Family::DeepseekV3;
+    BOOST_CHECK_EQUAL(stats->layers.size(), dense_first ? 2u : 3u);
+    BOOST_CHECK_EQUAL(stats->layers.front().layer, dense_first ? 1 : 0);
+    double total = 0;
+    for (const auto& layer : stats->layers) {
+      for (float b : layer.edge_barrier) {
+        BOOST_CHECK(std::isfinite(b) && b >= 0.0f);
+        total += b;
+      }
+    }
+    BOOST_CHECK_MESSAGE(total > 0.0, name << ": all barriers zero");
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
