@@ -167,6 +167,7 @@ LayerBarriers::GroupDelta LayerBarriers::group_delta(const std::vector<int>& gro
   const at::Tensor merged =
       detail::expert_mlp(m_model->spec(), merged_w, m_x.index_select(0, d.tokens));
   d.delta = at::zeros_like(merged);
+  m_evaluations += static_cast<std::uint64_t>(d.tokens.size(0));
   for (int e : group) {
     const auto i = static_cast<std::size_t>(e);
     if (m_routed[i].size(0) == 0) continue;

@@ -66,7 +66,16 @@ int run_extract_command(const ExtractArgs& args) {
                 {"tokens", stats.tokens},
                 {"barrier", stats.barrier},
                 {"triangles", triangles},
-                {"seconds", summary.seconds}});
+                {"seconds", summary.seconds},
+                {"stage_seconds",
+                 {{"expert_stats", summary.stats_seconds},
+                  {"pairs", summary.pair_seconds},
+                  {"triangles", summary.triangle_seconds},
+                  {"forward_and_io", summary.seconds - summary.stats_seconds -
+                                         summary.pair_seconds - summary.triangle_seconds}}},
+                {"merged_token_evaluations",
+                 {{"pairs", summary.pair_evaluations},
+                  {"triangles", summary.triangle_evaluations}}}});
     return kExitOk;
   }
   std::cout << "wrote " << args.out << ": " << stats.layers.size() << " MoE layers x "

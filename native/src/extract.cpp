@@ -209,6 +209,11 @@ hc::Result<ExtractSummary> run_extract(const ExtractOptions& options,
   }
 
   const std::vector<int> moe_layers = spec.moe_layers();
+  ExtractSummary summary;
+  using Clock = std::chrono::steady_clock;
+  auto since = [](Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  };
   std::optional<hc::Error> failure;
   std::size_t layer_position = 0;
   const LayerCallback observe = [&](const LayerObservation& obs) {
@@ -218,6 +223,7 @@ hc::Result<ExtractSummary> run_extract(const ExtractOptions& options,
     const std::string where = "layer " + std::to_string(obs.layer) + " (" +
                               std::to_string(layer_position) + "/" +
                               std::to_string(moe_layers.size()) + ")";
+    auto t0 = Clock::now();
     auto barriers = LayerBarriers::create(model, obs, options.barrier, &full);
     if (!barriers.ok()) {
       failure = barriers.error();
@@ -226,6 +232,8 @@ hc::Result<ExtractSummary> run_extract(const ExtractOptions& options,
     hc::LayerStats stats;
     stats.layer = obs.layer;
     barriers->fill_expert_stats(stats);
+    summary.stats_seconds += since(t0);
+    t0 = Clock::now();
     const int e = barriers->experts();
     std::vector<std::vector<int>> pairs;
     for (int i = 0; i < e; ++i)
@@ -242,6 +250,10 @@ hc::Result<ExtractSummary> run_extract(const ExtractOptions& options,
       failure = pair_barriers.error();
       return;
     }
+    summary.pair_seconds += since(t0);
+    const std::uint64_t pair_evals = barriers->merged_token_evaluations();
+    summary.pair_evaluations += pair_evals;
+    t0 = Clock::now();
     for (const auto& p : pairs) stats.edges.push_back({p[0], p[1]});
     stats.edge_barrier = *pair_barriers;
     std::vector<double> values(pair_barriers->begin(), pair_barriers->end());
@@ -253,6 +265,8 @@ hc::Result<ExtractSummary> run_extract(const ExtractOptions& options,
       failure = triple_barriers.error();
       return;
     }
+    summary.triangle_seconds += since(t0);
+    summary.triangle_evaluations += barriers->merged_token_evaluations() - pair_evals;
     for (const auto& t : triples) stats.triangles.push_back({t[0], t[1], t[2]});
     stats.triangle_barrier = *triple_barriers;
     if (auto valid = hc::validate_layer(stats); !valid.ok()) {
@@ -284,7 +298,6 @@ hc::Result<ExtractSummary> run_extract(const ExtractOptions& options,
   if (failure) return *failure;
   if (!ran.ok()) return ran.error();
 
-  ExtractSummary summary;
   summary.layers_resumed = resumed;
   hc::StatsFile& stats = summary.stats;
   for (auto& [layer, layer_stats] : finished) stats.layers.push_back(std::move(layer_stats));

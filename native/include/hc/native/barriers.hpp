@@ -51,6 +51,9 @@ class LayerBarriers {
                                           const std::function<void(std::size_t)>& done = {}) const;
 
   int experts() const { return static_cast<int>(m_weights.size()); }
+  // Merged-expert token evaluations done so far by barriers() (sum of the groups' routed
+  // token counts): the unit of extraction throughput.
+  std::uint64_t merged_token_evaluations() const { return m_evaluations; }
 
  private:
   LayerBarriers() = default;
@@ -74,6 +77,7 @@ class LayerBarriers {
   std::vector<float> m_frequency;
   at::Tensor m_norm_weight, m_head;                // final norm [H], lm_head [V, H]
   double m_output_energy = 0.0;                    // sum over tokens of ||y||² (output_l2)
+  mutable std::uint64_t m_evaluations = 0;
 };
 
 }  // namespace hc::native

@@ -37,7 +37,11 @@ using ExtractProgress = std::function<void(const std::string& stage, std::size_t
 struct ExtractSummary {
   hc::StatsFile stats;
   std::size_t layers_resumed = 0;  // layers taken from an interrupted run
-  double seconds = 0.0;
+  double seconds = 0.0;            // wall time of the whole run
+  // Where the time went (layers computed in this run only): expert weights, outputs and
+  // statistics; pair barriers; triplet barriers. The rest is the forward pass and writing.
+  double stats_seconds = 0.0, pair_seconds = 0.0, triangle_seconds = 0.0;
+  std::uint64_t pair_evaluations = 0, triangle_evaluations = 0;  // merged-expert token evals
 };
 
 // Where an interrupted run keeps its finished layers: "<out>.partial/".
