@@ -30,7 +30,8 @@ if(HC_BUILD_TESTS AND NOT EMSCRIPTEN)
   add_executable(test_forward ${_hc_torch_tests}/main.cpp ${_hc_torch_tests}/torch/test_forward.cpp
                  ${_hc_torch_tests}/torch/test_hf_parity.cpp ${_hc_torch_tests}/torch/test_eval.cpp
                  ${_hc_torch_tests}/torch/test_extract.cpp
-                 ${_hc_torch_tests}/torch/test_forward_families.cpp)
+                 ${_hc_torch_tests}/torch/test_forward_families.cpp
+                 ${_hc_torch_tests}/torch/test_apply.cpp)
   target_compile_definitions(test_forward PRIVATE
                              HC_GOLDEN_DIR="${CMAKE_CURRENT_LIST_DIR}/../tests/golden"
                              HC_CLI_PATH="$<TARGET_FILE:hodgecover>")
@@ -45,6 +46,8 @@ if(HC_BUILD_TESTS AND NOT EMSCRIPTEN)
   set_tests_properties(native.eval PROPERTIES LABELS native)
   add_test(NAME native.extract COMMAND test_forward --run_test=extract --log_level=message)
   set_tests_properties(native.extract PROPERTIES LABELS native)
+  add_test(NAME native.apply COMMAND test_forward --run_test=apply --log_level=message)
+  set_tests_properties(native.apply PROPERTIES LABELS native)
   add_test(NAME native.forward_families
            COMMAND test_forward --run_test=forward_families --log_level=message)
   set_tests_properties(native.forward_families PROPERTIES LABELS native)

@@ -16,10 +16,9 @@ namespace {
 using hc::native::Command;
 
 constexpr const char* kTorchNote =
-    "extract, apply and eval need a build with LibTorch; this build has none";
+    "extract and eval need a build with LibTorch; this build has none";
 constexpr const char* kNoTorch =
     "needs LibTorch, and this build has none; rebuild with LibTorch installed";
-constexpr const char* kNotYet = "not implemented yet in this version";
 
 const char* kEpilogue =
     "Examples:\n"
@@ -64,14 +63,13 @@ int run(int argc, char** argv) {
   commands.push_back(hc::native::add_tokenize_command(app));
 #if HC_HAVE_TORCH
   commands.push_back(hc::native::add_extract_command(app));
-  commands.push_back(add_unavailable_command(app, "apply", "Apply a plan to a checkpoint", kNotYet));
   commands.push_back(hc::native::add_eval_command(app));
 #else
   commands.push_back(
       add_unavailable_command(app, "extract", "Extract statistics from a checkpoint", kNoTorch));
-  commands.push_back(add_unavailable_command(app, "apply", "Apply a plan to a checkpoint", kNoTorch));
   commands.push_back(add_unavailable_command(app, "eval", "Evaluate checkpoints", kNoTorch));
 #endif
+  commands.push_back(hc::native::add_apply_command(app));
 
   try {
     app.parse(argc, argv);

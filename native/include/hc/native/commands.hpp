@@ -26,6 +26,7 @@ Command add_decompose_command(CLI::App& root);
 Command add_select_command(CLI::App& root);
 Command add_synth_command(CLI::App& root);
 Command add_demo_command(CLI::App& root);
+Command add_apply_command(CLI::App& root);
 
 // Implemented by the LibTorch build (SPEC §6, §7); main registers them when HC_HAVE_TORCH.
 Command add_eval_command(CLI::App& root);

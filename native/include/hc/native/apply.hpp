@@ -1,0 +1,43 @@
+// `hodgecover apply` (SPEC §7): a plan applied to a checkpoint — kept experts renumbered in
+// original order, router rows and biases sliced, merged weights in merge mode, Wanda zeros —
+// written as a new checkpoint directory that loads as the same architecture.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "hc/plan.hpp"
+#include "hc/result.hpp"
+#include "hc/stats_file.hpp"
+
+namespace hc::native {
+
+enum class ApplyMode { Prune, Merge };
+
+struct ApplyOptions {
+  std::filesystem::path model, out;
+  ApplyMode mode = ApplyMode::Prune;
+  double wanda = 0.0;                     // fraction of each surviving expert row zeroed
+  std::uint64_t shard_bytes = 2ull << 30;  // shard size of the written safetensors
+};
+
+struct ApplySummary {
+  int layers = 0, experts_before = 0, experts_after = 0;
+  std::uint64_t parameters_before = 0, parameters_after = 0;  // every tensor's elements
+  std::uint64_t wanda_zeros = 0;
+};
+
+// Applies `plan` to options.model and writes options.out (a temporary directory renamed at the
+// end; the input is never modified). `stats` (the file the plan came from) supplies routing
+// frequencies for merge mode and the square norms for Wanda; required for those.
+// Errors: InvalidArgument for a plan that does not fit the checkpoint (unknown layer, ids out of
+// range, duplicates, empty keep set, unequal keep counts, a count not divisible by n_group),
+// Malformed for checkpoint problems, WriteFailed for output problems.
+hc::Result<ApplySummary> apply_plan(const ApplyOptions& options, const hc::Plan& plan,
+                                    const hc::StatsFile* stats);
+
+// The per-layer keep list written beside the checkpoint: {"L": [original expert ids], ...}.
+nlohmann::json keep_list_json(const hc::Plan& plan);
+
+}  // namespace hc::native

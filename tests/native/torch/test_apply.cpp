@@ -1,0 +1,234 @@
+// apply: a keep-everything plan reproduces the logits exactly; pruned checkpoints hold exactly
+// the kept experts renumbered, sliced routers, the new expert count and a consistent index;
+// merging exact copies leaves the survivor's weights unchanged; Wanda's zero counts and
+// choice; bad plans exit 3 and leave nothing behind.
+#include <boost/test/unit_test.hpp>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "cli_fixture.hpp"
+#include "hc/native/checkpoint.hpp"
+#include "hc/native/checkpoint_fixture.hpp"
+#include "hc/native/forward.hpp"
+#include "hc/native/model_spec.hpp"
+#include "hc/stats_file.hpp"
+
+namespace fs = std::filesystem;
+using namespace hc::native;
+using hc::test::CliFixture;
+using hc::test::contains;
+using hc::test::RunResult;
+using nlohmann::json;
+
+namespace {
+
+template <typename T>
+std::string why(const hc::Result<T>& result) {
+  return result.ok() ? std::string() : result.error().message;
+}
+
+std::string plan_text(const std::map<int, std::vector<int>>& keep,
+                      const std::map<int, std::map<int, int>>& merge = {}) {
+  json layers = json::object();
+  for (const auto& [layer, ids] : keep) {
+    json merge_into = json::object();
+    if (merge.count(layer)) {
+      for (const auto& [d, s] : merge.at(layer)) merge_into[std::to_string(d)] = s;
+    }
+    layers[std::to_string(layer)] = {{"keep", ids}, {"merge_into", merge_into}};
+  }
+  return json{{"format", "hodgecover.plan"}, {"version", 1}, {"method", "test"},
+              {"params", json::object()}, {"layers", layers}}
+      .dump();
+}
+
+std::vector<float> values(const Checkpoint& ck, const std::string& name) {
+  auto v = ck.read_f32(name);
+  BOOST_REQUIRE_MESSAGE(v.ok(), why(v));
+  return *v;
+}
+
+struct ApplyCli : CliFixture {
+  ApplyCli() {
+    FixtureSizes s;
+    s.layers = 2;
+    s.experts = 4;
+    s.vocab = 64;
+    const auto config = fixture_config(Family::Mixtral, s);
+    auto spec = model_spec_from_config(config);
+    BOOST_REQUIRE(spec.ok());
+    auto tensors = random_tensors(*spec, 5, hc::Dtype::BF16);
+    // Expert 3 of layer 0 is an exact copy of expert 2 (for the merge test).
+    std::map<std::string, std::vector<float>> by_name;
+    for (const auto& t : tensors) by_name[t.name] = t.values;
+    const auto& e = spec->layers[0].experts;
+    for (auto& t : tensors) {
+      if (t.name == e[3].gate) t.values = by_name[e[2].gate];
+      if (t.name == e[3].up) t.values = by_name[e[2].up];
+      if (t.name == e[3].down) t.values = by_name[e[2].down];
+    }
+    CheckpointWriteOptions options;
+    options.shard_bytes = 20000;  // several shards and an index
+    options.tokenizer_json = "{\"version\":\"1.0\"}";
+    const auto error = write_checkpoint(work / "model", config, tensors, options);
+    BOOST_REQUIRE_MESSAGE(!error, (error ? error->message : ""));
+  }
+  void write_ids() {
+    std::string raw;
+    for (int i = 0; i < 64; ++i) {
+      const std::int32_t id = (i * 11 + 3) % 64;
+      raw.append(reinterpret_cast<const char*>(&id), sizeof(id));
+    }
+    hc::test::spit(work / "ids.bin", raw);
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(apply)
+
+BOOST_FIXTURE_TEST_CASE(keep_everything_reproduces_logits_exactly, ApplyCli) {
+  hc::test::spit(work / "all.json", plan_text({{0, {0, 1, 2, 3}}, {1, {0, 1, 2, 3}}}));
+  ok("apply --model model --plan all.json --out same");
+  auto a = ForwardModel::open(work / "model");
+  auto b = ForwardModel::open(work / "same");
+  BOOST_REQUIRE_MESSAGE(a.ok() && b.ok(), why(b));
+  const std::vector<std::int32_t> ids = {1, 5, 9, 17, 33, 2, 60, 7};
+  BOOST_CHECK(at::equal(*a->logits(ids), *b->logits(ids)));
+  BOOST_CHECK(fs::exists(work / "same" / "tokenizer.json"));
+  BOOST_CHECK(!fs::exists(work / "model" / "hodgecover_keep.json"));  // input untouched
+}
+
+BOOST_FIXTURE_TEST_CASE(pruned_checkpoint_holds_the_kept_experts, ApplyCli) {
+  hc::test::spit(work / "p.json", plan_text({{0, {1, 3}}, {1, {0, 2}}}));
+  const json summary = json::parse(ok("apply --model model --plan p.json --out pruned --json").out);
+  BOOST_CHECK_EQUAL(summary["experts_after"], 2);
+  BOOST_CHECK_LT(summary["parameters_after"].get<double>(), summary["parameters_before"].get<double>());
+  auto orig = open_checkpoint(work / "model");
+  auto pruned = open_checkpoint(work / "pruned");
+  BOOST_REQUIRE_MESSAGE(pruned.ok(), why(pruned));
+  BOOST_CHECK_EQUAL(pruned->config()["num_local_experts"], 2);
+  BOOST_CHECK_EQUAL(pruned->config()["num_experts_per_tok"], orig->config()["num_experts_per_tok"]);
+  auto spec = model_spec_for(*pruned);
+  BOOST_REQUIRE(spec.ok());
+  BOOST_CHECK(validate_checkpoint(*spec, *pruned).ok());
+  // Exactly the expected tensors, nothing extra (the index lists what the shards hold).
+  BOOST_CHECK_EQUAL(pruned->tensor_names().size(), expected_tensors(*spec).size());
+  const auto ospec = *model_spec_for(*orig);
+  const std::map<int, std::vector<int>> keep = {{0, {1, 3}}, {1, {0, 2}}};
+  for (const auto& [layer, ids] : keep) {
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+      const auto& from = ospec.layers[layer].experts[ids[k]];
+      const auto& to = spec->layers[layer].experts[k];
+      BOOST_CHECK(values(*orig, from.gate) == values(*pruned, to.gate));
+      BOOST_CHECK(values(*orig, from.down) == values(*pruned, to.down));
+    }
+    const auto router = values(*orig, ospec.layers[layer].router);
+    const auto sliced = values(*pruned, spec->layers[layer].router);
+    const std::size_t h = router.size() / 4;
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+      BOOST_CHECK(std::equal(sliced.begin() + k * h, sliced.begin() + (k + 1) * h,
+                             router.begin() + ids[k] * h));
+    }
+  }
+  BOOST_CHECK(pruned->info(spec->layers[0].router)->dtype == hc::Dtype::BF16);
+  const json keep_json = json::parse(hc::test::slurp(work / "pruned" / "hodgecover_keep.json"));
+  BOOST_CHECK_EQUAL(keep_json["0"], json({1, 3}));
+  BOOST_CHECK(fs::exists(work / "pruned" / "hodgecover_plan.json"));
+  // The pruned model runs and only ever routes among its two experts.
+  auto model = ForwardModel::open(work / "pruned");
+  BOOST_REQUIRE_MESSAGE(model.ok(), why(model));
+  BOOST_CHECK(model->logits({1, 2, 3, 4}).ok());
+}
+
+BOOST_FIXTURE_TEST_CASE(merge_and_wanda, ApplyCli) {
+  write_ids();
+  ok("extract --model model --ids ids.bin --seq-len 16 --tokens 64 --out m.hcstats");
+  hc::test::spit(work / "m.json", plan_text({{0, {0, 1, 2}}, {1, {0, 1, 2}}}, {{0, {{3, 2}}}}));
+  ok("apply --model model --plan m.json --mode merge --stats m.hcstats --out merged");
+  auto orig = open_checkpoint(work / "model");
+  auto merged = open_checkpoint(work / "merged");
+  BOOST_REQUIRE(merged.ok());
+  const auto ospec = *model_spec_for(*orig);
+  const auto mspec = *model_spec_for(*merged);
+  // Expert 3 was a copy of expert 2: the frequency-weighted merge is expert 2 again.
+  const auto a = values(*orig, ospec.layers[0].experts[2].up);
+  const auto b = values(*merged, mspec.layers[0].experts[2].up);
+  BOOST_REQUIRE_EQUAL(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) BOOST_CHECK_SMALL(a[i] - b[i], 1e-6f);
+  // Merge mode needs the statistics.
+  BOOST_CHECK_EQUAL(run("apply --model model --plan m.json --mode merge --out x").code, 2);
+
+  // Wanda 50%: floor(0.5 * in) zeros in every row, and they are the lowest scores.
+  ok("apply --model model --plan m.json --wanda 0.5 --stats m.hcstats --out wanda");
+  auto w = open_checkpoint(work / "wanda");
+  BOOST_REQUIRE(w.ok());
+  const auto wspec = *model_spec_for(*w);
+  const std::string bytes = hc::test::slurp(work / "m.hcstats");
+  const auto stats = *hc::read_stats({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, "m");
+  for (int k = 0; k < 3; ++k) {
+    const auto pruned = values(*w, wspec.layers[1].experts[k].gate);
+    const auto original = values(*orig, ospec.layers[1].experts[k].gate);
+    const std::size_t cols = 32, rows = pruned.size() / cols;
+    const float* norm = stats.layers[1].input_sqnorm.data() + k * cols;
+    for (std::size_t r = 0; r < rows; ++r) {
+      std::size_t zeros = 0;
+      double max_zeroed = 0, min_kept = INFINITY;
+      for (std::size_t j = 0; j < cols; ++j) {
+        const double score = std::abs(original[r * cols + j]) * std::sqrt(norm[j]);
+        if (pruned[r * cols + j] == 0.0f) {
+          ++zeros;
+          max_zeroed = std::max(max_zeroed, score);
+        } else {
+          min_kept = std::min(min_kept, score);
+        }
+      }
+      BOOST_CHECK_EQUAL(zeros, cols / 2);
+      BOOST_CHECK_LE(max_zeroed, min_kept);
+    }
+  }
+}
+
+BOOST_FIXTURE_TEST_CASE(bad_plans_exit_3_and_leave_nothing, ApplyCli) {
+  const std::pair<std::string, std::string> cases[] = {
+      {plan_text({{0, {0, 1}}, {1, {0, 1}}, {5, {0, 1}}}), "not an MoE layer"},
+      {plan_text({{0, {0, 9}}, {1, {0, 1}}}), "outside"},
+      {plan_text({{0, {1, 1}}, {1, {0, 1}}}), "strictly ascending"},
+      {plan_text({{0, {}}, {1, {0, 1}}}), "is empty"},
+      {plan_text({{0, {0, 1}}}), "missing"},
+      {plan_text({{0, {0, 1, 2}}, {1, {0, 1}}}), "same number"},
+      {plan_text({{0, {0}}, {1, {0}}}), "top-k"},
+      {plan_text({{0, {0, 1}}, {1, {0, 1}}}, {{0, {{1, 0}}}}), "merge_into"},
+      {"{not json", "bad.json"},
+  };
+  for (const auto& [text, says] : cases) {
+    hc::test::spit(work / "bad.json", text);
+    const RunResult r = run("apply --model model --plan bad.json --out out");
+    BOOST_CHECK_MESSAGE(r.code == 3, says << ": exit " << r.code << ": " << r.err);
+    BOOST_CHECK_MESSAGE(contains(r.err, says), says << ": " << r.err);
+    BOOST_CHECK(!fs::exists(work / "out"));
+  }
+  // DeepSeek-style grouped routing: the kept count must divide by n_group.
+  FixtureSizes s;
+  s.layers = 2;
+  s.experts = 8;
+  s.vocab = 64;
+  s.n_group = 4;
+  s.topk_group = 2;
+  BOOST_REQUIRE(!write_random_checkpoint(work / "ds", Family::DeepseekV3, s, 3));
+  hc::test::spit(work / "g.json", plan_text({{1, {0, 1, 2, 3, 4, 5}}}));
+  const RunResult g = run("apply --model ds --plan g.json --out out");
+  BOOST_CHECK_EQUAL(g.code, 3);
+  BOOST_CHECK_MESSAGE(contains(g.err, "n_group"), g.err);
+  hc::test::spit(work / "g4.json", plan_text({{1, {0, 2, 4, 6}}}));
+  ok("apply --model ds --plan g4.json --out ds4");
+  BOOST_CHECK_EQUAL(open_checkpoint(work / "ds4")->config()["n_routed_experts"], 4);
+  for (const auto& entry : fs::directory_iterator(work)) {
+    BOOST_CHECK_MESSAGE(!contains(entry.path().filename().string(), ".staging."),
+                        "staging directory left behind: " << entry.path());
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
