@@ -129,8 +129,9 @@ BOOST_AUTO_TEST_CASE(corrupt_files_show_the_error_and_the_app_keeps_running) {
   bad.push_back({});  // empty
   bad.push_back(
       std::vector<std::uint8_t>(bytes.begin(), bytes.begin() + bytes.size() / 2));  // truncated
+  BOOST_REQUIRE(bytes.size() > 64);
   auto flipped = bytes;
-  flipped[flipped.size() - 5] ^= 0x5a;  // checksum mismatch
+  flipped.back() ^= 0x5a;  // data byte changed: checksum mismatch
   bad.push_back(flipped);
   bad.push_back(std::vector<std::uint8_t>(64, 0xff));  // garbage header length
   for (const auto& b : bad) {
