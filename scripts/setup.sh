@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libeigen3-dev nlohmann-json3-dev libxxhash-dev libboost-test-dev libbenchmark-dev libcli11-dev
   emscripten dpkg-dev python3-numpy
-  libimgui-dev libstb-dev libsdl2-dev libgl-dev
+  libimgui-dev libstb-dev libsdl2-dev libgl-dev chromium
   libtorch-dev libopenblas0-pthread libpcre2-dev libicu-dev
 )
 

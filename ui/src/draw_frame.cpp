@@ -37,19 +37,24 @@ void draw_frame(AppState& s) {
     draw_compact(s);
     return;
   }
+  // Tile the four panels over the display, again whenever the display (window, canvas) resizes.
   const ImVec2 d = ImGui::GetIO().DisplaySize;
+  static ImVec2 laid_out(0, 0);
+  const ImGuiCond cond =
+      (d.x != laid_out.x || d.y != laid_out.y) ? ImGuiCond_Always : ImGuiCond_FirstUseEver;
+  laid_out = d;
   const float left = d.x * 0.36f, top = d.y * 0.42f;
-  ImGui::SetNextWindowPos(ImVec2(0, 0), ImGuiCond_FirstUseEver);
-  ImGui::SetNextWindowSize(ImVec2(left, top), ImGuiCond_FirstUseEver);
+  ImGui::SetNextWindowPos(ImVec2(0, 0), cond);
+  ImGui::SetNextWindowSize(ImVec2(left, top), cond);
   draw_open_panel(s);
-  ImGui::SetNextWindowPos(ImVec2(0, top), ImGuiCond_FirstUseEver);
-  ImGui::SetNextWindowSize(ImVec2(left, d.y - top), ImGuiCond_FirstUseEver);
+  ImGui::SetNextWindowPos(ImVec2(0, top), cond);
+  ImGui::SetNextWindowSize(ImVec2(left, d.y - top), cond);
   draw_selection_panel(s);
-  ImGui::SetNextWindowPos(ImVec2(left, 0), ImGuiCond_FirstUseEver);
-  ImGui::SetNextWindowSize(ImVec2(d.x - left, top), ImGuiCond_FirstUseEver);
+  ImGui::SetNextWindowPos(ImVec2(left, 0), cond);
+  ImGui::SetNextWindowSize(ImVec2(d.x - left, top), cond);
   draw_overview_panel(s);
-  ImGui::SetNextWindowPos(ImVec2(left, top), ImGuiCond_FirstUseEver);
-  ImGui::SetNextWindowSize(ImVec2(d.x - left, d.y - top), ImGuiCond_FirstUseEver);
+  ImGui::SetNextWindowPos(ImVec2(left, top), cond);
+  ImGui::SetNextWindowSize(ImVec2(d.x - left, d.y - top), cond);
   draw_layer_panel(s);
 }
 

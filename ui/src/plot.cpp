@@ -86,10 +86,11 @@ Frame axes(const char* id, ImVec2 size, double x0, double x1, double y0, double 
   ImGui::InvisibleButton(id, size);
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const float line = ImGui::GetTextLineHeight();
-  const float left = line * 3.2f + (y_label && *y_label ? line : 0.0f);
+  const float left = line * 3.2f;
   const float bottom = line * 1.3f + (x_label && *x_label ? line : 0.0f);
   Frame f;
-  f.min = ImVec2(origin.x + left, origin.y + line * 0.5f);
+  const float top = (y_label && *y_label) ? line * 1.4f : line * 0.5f;  // room for the y title
+  f.min = ImVec2(origin.x + left, origin.y + top);
   f.max = ImVec2(origin.x + size.x - line * 0.5f, origin.y + size.y - bottom);
   f.x0 = x0, f.x1 = x1, f.y0 = y0, f.y1 = y1;
   const ImU32 axis = ImGui::GetColorU32(ImGuiCol_Text, 0.8f);
