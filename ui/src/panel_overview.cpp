@@ -44,8 +44,9 @@ void heatmap(AppState& s) {
   const ImVec2 avail = ImGui::GetContentRegionAvail();
   const float height = std::clamp(avail.y * 0.55f, 120.0f, 420.0f);
   const ImVec2 top_left = ImGui::GetCursorScreenPos();
-  const plot::Frame fr = plot::axes("heatmap", ImVec2(avail.x - bar_w, height), 0, max_e, 0, n,
-                                    "expert", "layer (row)", 8, 6, true, true);
+  // Cells are centred on integer coordinates so the ticks label rows and columns.
+  const plot::Frame fr = plot::axes("heatmap", ImVec2(avail.x - bar_w, height), -0.5, max_e - 0.5,
+                                    -0.5, n - 0.5, "expert", "layer (row)", 8, 6, true, true);
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const float cw = (fr.max.x - fr.min.x) / max_e, ch = (fr.max.y - fr.min.y) / n;
   for (int r = 0; r < n; ++r) {
