@@ -88,8 +88,12 @@ void comparison_plot(const AppState& s) {
   const int n = static_cast<int>(s.comparison.size());
   if (n == 0) return;
   const ImVec2 avail = ImGui::GetContentRegionAvail();
-  const plot::Frame fr = plot::axes("retained", ImVec2(avail.x, 170), -0.5, n - 0.5, 0, 1, "",
-                                    "retained mass (mean over layers)", 1, 4, true, false);
+  const float legend_w = 96.0f;  // the legend sits right of the bars, never over them
+  const ImVec2 top_left = ImGui::GetCursorScreenPos();
+  // " " as x title reserves a second label row: method names alternate between two rows.
+  const plot::Frame fr = plot::axes("retained", ImVec2(avail.x - legend_w, 190), -0.5, n - 0.5, 0,
+                                    1, " ", "retained mass (mean over layers)", 0, 4, true, false);
+  const float line = ImGui::GetTextLineHeight();
   ImDrawList* dl = ImGui::GetWindowDrawList();
   for (int i = 0; i < n; ++i) {
     const MethodComparison& c = s.comparison[i];
@@ -97,9 +101,10 @@ void comparison_plot(const AppState& s) {
     const ImVec2 ts = ImGui::CalcTextSize(name);
     const ImVec2 p = fr.map(i, 0);
     // Method names replace the numeric x ticks.
-    dl->AddRectFilled(ImVec2(p.x - 40, p.y + 2), ImVec2(p.x + 40, p.y + ts.y + 4),
+    const float y = p.y + 4 + (i % 2) * line;
+    dl->AddRectFilled(ImVec2(p.x - ts.x * 0.5f - 2, y - 2), ImVec2(p.x + ts.x * 0.5f + 2, y + ts.y),
                       ImGui::GetColorU32(ImGuiCol_WindowBg));
-    dl->AddText(ImVec2(p.x - ts.x * 0.5f, p.y + 4), ImGui::GetColorU32(ImGuiCol_Text), name);
+    dl->AddText(ImVec2(p.x - ts.x * 0.5f, y), ImGui::GetColorU32(ImGuiCol_Text), name);
     if (!c.ok) continue;
     for (int k = 0; k < 4; ++k) {
       const double x0 = i - 0.4 + 0.2 * k;
@@ -109,8 +114,7 @@ void comparison_plot(const AppState& s) {
   }
   std::vector<plot::LegendEntry> entries;
   for (int k = 0; k < 4; ++k) entries.push_back({kMassColors[k], kMassNames[k]});
-  plot::legend(dl, ImVec2(fr.max.x - 100, fr.max.y - 4 * (ImGui::GetTextLineHeight() + 2) - 12),
-               entries);
+  plot::legend(dl, ImVec2(top_left.x + avail.x - legend_w + 6, fr.min.y), entries);
 }
 
 void comparison_table(const AppState& s) {

@@ -99,7 +99,8 @@ Frame axes(const char* id, ImVec2 size, double x0, double x1, double y0, double 
 
   double step = nice_step(x1 - x0, x_ticks);
   if (integer_x) step = std::max(1.0, std::round(step));
-  for (double v = std::ceil(x0 / step) * step; v <= x1 + step * 1e-9; v += step) {
+  // x_ticks <= 0: the caller labels the x axis itself (e.g. category names).
+  for (double v = std::ceil(x0 / step) * step; x_ticks > 0 && v <= x1 + step * 1e-9; v += step) {
     const ImVec2 p = f.map(v, y0);
     dl->AddLine(ImVec2(p.x, f.min.y), ImVec2(p.x, f.max.y), grid);
     dl->AddLine(p, ImVec2(p.x, p.y + 4), axis);

@@ -98,11 +98,17 @@ Module.hcHostReady = function () {
       for (const s of list) Module.ccall('hc_web_add_sample', null, ['string', 'string'], [s.name, s.url]);
     }).catch(function () {});
   }
+  // ?stats=URL[&layer=L][&select=METHOD[&keep=K|&ratio=R]]: a link that reproduces a view.
   const stats = params.get('stats');
   if (stats) {
     const layer = params.get('layer');
+    const method = params.get('select');
     Module.hcFetch(stats, function () {
       if (layer !== null) Module.ccall('hc_web_set_layer', 'number', ['number'], [parseInt(layer, 10)]);
+      if (method) {
+        Module.hodgecover.select({method: method, keep: parseInt(params.get('keep') || '0', 10),
+                                  ratio: parseFloat(params.get('ratio') || '0.5')});
+      }
     });
   }
 };
