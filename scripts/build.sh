@@ -15,7 +15,9 @@ build_wasm() {
   local dir="$root/build-wasm"
   # shellcheck source=emscripten_env.sh
   source "$root/scripts/emscripten_env.sh" "$dir"
-  if [ ! -f "$dir/build.ninja" ]; then
+  # SDL2 for the web dashboard: built once from Debian's source package, cached in the tree.
+  bash "$root/scripts/build_sdl2_wasm.sh" "$dir" "$jobs"
+  if [ ! -f "$dir/build.ninja" ] || [ "$dir/sdl2/.hc-stamp" -nt "$dir/build.ninja" ]; then
     emcmake cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
       "-DCMAKE_CROSSCOMPILING_EMULATOR=node;--no-experimental-fetch" >/dev/null
   fi

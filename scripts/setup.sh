@@ -9,6 +9,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libeigen3-dev nlohmann-json3-dev libxxhash-dev libboost-test-dev libbenchmark-dev libcli11-dev
   emscripten dpkg-dev python3-numpy
+  libimgui-dev libstb-dev libsdl2-dev libgl-dev chromium
   libtorch-dev libopenblas0-pthread libpcre2-dev libicu-dev
 )
 
@@ -51,10 +52,11 @@ mkdir -p "$src_dir"
 fetch_source() { # $1 = source package, $2 = directory glob it unpacks to
   if ! compgen -G "$src_dir/$2" >/dev/null; then
     echo "setup: fetching Debian source package $1"
-    # Only the (not yet built) web dashboard compiles these, so a missing deb-src mirror is a
-    # warning here rather than a failed setup.
-    (cd "$src_dir" && apt-get source -qq "$1" >/dev/null 2>&1) ||
-      echo "setup: warning: could not fetch Debian source package $1 (needs deb-src entries)" >&2
+    # The web dashboard compiles these (scripts/build_sdl2_wasm.sh, cmake/imgui.cmake).
+    if ! (cd "$src_dir" && apt-get source -qq "$1" >/dev/null 2>&1); then
+      echo "setup: could not fetch Debian source package $1 (needs deb-src entries)" >&2
+      exit 1
+    fi
   fi
 }
 fetch_source imgui 'imgui-*/'

@@ -1,0 +1,99 @@
+"""Browser end-to-end test (CTest web.browser): serves the built site on localhost and loads it
+in headless Chromium. A sample given by ?stats= reaches the loaded state (the bridge's #status
+element and the title carry the layer count), the screenshot is not blank, corrupt and missing
+files reach the error state, the embed page and the API example page work.
+Usage: test_browser.py <site-dir> [--keep-screenshots DIR]"""
+import os
+import re
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from headless_chromium import SiteServer, distinct_colors, find_chromium, run_chromium  # noqa: E402
+
+SAMPLE = "samples/synth-toy-8x32.hcstats"
+failures = []
+
+
+def check(condition, message):
+    print(("ok   " if condition else "FAIL ") + message)
+    if not condition:
+        failures.append(message)
+
+
+def status_of(dom):
+    """(state, layers, text) of the page's #status element."""
+    m = re.search(r'<[^>]*id="status"[^>]*>([^<]*)<', dom)
+    if not m:
+        return None, None, None
+    tag = m.group(0)
+    state = re.search(r'data-state="([^"]*)"', tag)
+    layers = re.search(r'data-layers="([^"]*)"', tag)
+    return (state.group(1) if state else None, layers.group(1) if layers else None, m.group(1))
+
+
+def title_of(dom):
+    m = re.search(r"<title>([^<]*)</title>", dom)
+    return m.group(1) if m else ""
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    site = sys.argv[1]
+    keep = sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == "--keep-screenshots" else None
+    if not find_chromium():
+        print("chromium not installed (scripts/setup.sh installs it)")
+        return 1
+    for needed in ("app.html", "embed.html", "api.html", "hodgecover.js", "hodgecover.wasm", SAMPLE):
+        if not os.path.exists(os.path.join(site, needed)):
+            print(f"site incomplete: {needed} missing in {site} (build native first, then wasm)")
+            return 1
+
+    with SiteServer(site) as server, tempfile.TemporaryDirectory(prefix="hc-web-") as tmp:
+        shots = keep or tmp
+        os.makedirs(shots, exist_ok=True)
+        # 1. ?stats= a sample: loaded state with its layer count.
+        dom = run_chromium(server.url(f"app.html?stats={SAMPLE}"), dump_dom=True)
+        state, layers, text = status_of(dom)
+        check(state == "loaded" and layers == "8", f"app ?stats= sample: state={state} layers={layers} ({text})")
+        check("8 layers loaded" in title_of(dom), f"title reports the layers: {title_of(dom)!r}")
+
+        # 2. Screenshot of the loaded dashboard is not blank.
+        shot = os.path.join(shots, "app_loaded.png")
+        run_chromium(server.url(f"app.html?stats={SAMPLE}"), screenshot=shot)
+        colors = distinct_colors(shot) if os.path.exists(shot) else 0
+        check(colors > 40, f"screenshot {shot} has {colors} distinct colours")
+
+        # 3. A corrupt file and a missing file reach the error state; the page keeps running.
+        dom = run_chromium(server.url("app.html?stats=/__test__/corrupt.hcstats"), dump_dom=True)
+        state, _, text = status_of(dom)
+        check(state == "error" and "corrupt.hcstats" in (text or ""), f"corrupt file: state={state} ({text})")
+        shot = os.path.join(shots, "app_error.png")
+        run_chromium(server.url("app.html?stats=/__test__/corrupt.hcstats"), screenshot=shot)
+        check(os.path.exists(shot) and distinct_colors(shot) > 10, "error banner screenshot is not blank")
+        dom = run_chromium(server.url("app.html?stats=samples/no-such-file.hcstats"), dump_dom=True)
+        state, _, text = status_of(dom)
+        check(state == "error" and "404" in (text or ""), f"missing file: state={state} ({text})")
+
+        # 4. Embed page with a layer, and the JavaScript API example.
+        dom = run_chromium(server.url(f"embed.html?stats={SAMPLE}&layer=3"), dump_dom=True)
+        state, layers, text = status_of(dom)
+        check(state == "loaded" and layers == "8", f"embed page: state={state} ({text})")
+        shot = os.path.join(shots, "embed.png")
+        run_chromium(server.url(f"embed.html?stats={SAMPLE}&layer=3"), screenshot=shot, window="720,460")
+        check(os.path.exists(shot) and distinct_colors(shot) > 20, "embed screenshot is not blank")
+        dom = run_chromium(server.url("api.html"), dump_dom=True)
+        m = re.search(r'id="example-output" data-state="([^"]*)">([^<]*)<', dom)
+        check(m is not None and m.group(1) == "done" and "comparison" in m.group(2) and "hcsmoe" in m.group(2),
+              "api.html example ran (summary, setTau, select with every method)")
+
+    if failures:
+        print(f"{len(failures)} check(s) failed")
+        return 1
+    print("all browser checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
