@@ -191,8 +191,8 @@ hc::Result<ApplySummary> apply_plan(const ApplyOptions& options, const hc::Plan&
     std::uint64_t count = 1;
     for (auto d : info->shape) count *= d;
     summary.parameters_before += count;
-    if (info->dtype == hc::Dtype::F8_E4M3 || name.size() > 10 &&
-                                                 name.compare(name.size() - 10, 10, "_scale_inv") == 0) {
+    const bool scale = name.size() > 10 && name.compare(name.size() - 10, 10, "_scale_inv") == 0;
+    if (info->dtype == hc::Dtype::F8_E4M3 || scale) {
       return invalid(options.model.string() + ": " + name +
                      ": apply cannot write F8 block-scaled checkpoints yet (decode to BF16 first)");
     }
