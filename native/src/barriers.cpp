@@ -203,8 +203,9 @@ hc::Result<std::vector<float>> LayerBarriers::barriers(
         if (done) done(1);
       }
     } else if (m_kind == BarrierKind::KlLens) {
-      at::Tensor base_logp;
-      if (m_tokens * m_head.size(0) <= kBaseCacheElements) {
+      // Cached across calls: pairs and triangles of a layer score against the same tokens.
+      at::Tensor& base_logp = m_base_logp;
+      if (!base_logp.defined() && m_tokens * m_head.size(0) <= kBaseCacheElements) {
         std::vector<at::Tensor> parts;
         for (int64_t r = 0; r < m_tokens; r += kHeadBatchRows) {
           const int64_t n = std::min(kHeadBatchRows, m_tokens - r);

@@ -78,6 +78,7 @@ class LayerBarriers {
   at::Tensor m_norm_weight, m_head;                // final norm [H], lm_head [V, H]
   double m_output_energy = 0.0;                    // sum over tokens of ||y||² (output_l2)
   mutable std::uint64_t m_evaluations = 0;
+  mutable at::Tensor m_base_logp;  // kl_lens: unperturbed log-probs of every token, when small
 };
 
 }  // namespace hc::native
