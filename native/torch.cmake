@@ -15,6 +15,8 @@ add_library(hc_native_torch STATIC
   ${CMAKE_CURRENT_LIST_DIR}/src/barriers.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/extract.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/cmd_extract.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/compare.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/cmd_compare.cpp
 )
 target_include_directories(hc_native_torch PUBLIC ${CMAKE_CURRENT_LIST_DIR}/include)
 target_link_libraries(hc_native_torch PUBLIC hc_native ${TORCH_LIBRARIES})

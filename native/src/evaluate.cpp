@@ -36,77 +36,151 @@ void score(const at::Tensor& logp, const at::Tensor& reference, const std::vecto
   scores.agree += (reference.argmax(-1) == logp.argmax(-1)).sum().item<int64_t>();
 }
 
+struct Run {
+  ForwardModel model;
+  std::vector<at::Tensor> hidden;  // final residual stream per sequence
+  double seconds = 0.0;
+};
+
+hc::Result<Run> run_model(const std::filesystem::path& dir,
+                          const std::vector<std::vector<std::int32_t>>& sequences,
+                          at::Device device, const std::function<void(int, int)>& progress) {
+  auto model = ForwardModel::open(dir, device);
+  if (!model.ok()) return named(dir, model.error());
+  const int layers = static_cast<int>(model->spec().layers.size());
+  const auto start = std::chrono::steady_clock::now();
+  auto hidden = model->run_sequences(sequences, {}, [&](int l) {
+    if (progress) progress(l + 1, layers);
+  });
+  if (!hidden.ok()) return named(dir, hidden.error());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return Run{std::move(*model), std::move(*hidden), seconds};
+}
+
+std::size_t predicted_tokens(const std::vector<std::vector<std::int32_t>>& sequences) {
+  std::size_t tokens = 0;
+  for (const auto& s : sequences) tokens += s.size() - 1;
+  return tokens;
+}
+
 }  // namespace
+
+struct Evaluator::State {
+  std::filesystem::path dir;
+  std::vector<std::vector<std::int32_t>> sequences;
+  at::Device device = at::Device(at::kCPU);
+  std::optional<Run> reference;
+  ModelEvaluation own;
+};
+
+Evaluator::Evaluator(std::unique_ptr<State> state) : m_state(std::move(state)) {}
+Evaluator::Evaluator(Evaluator&&) noexcept = default;
+Evaluator& Evaluator::operator=(Evaluator&&) noexcept = default;
+Evaluator::~Evaluator() = default;
+
+const ModelEvaluation& Evaluator::reference() const { return m_state->own; }
+
+hc::Result<Evaluator> Evaluator::open(const std::filesystem::path& reference,
+                                      std::vector<std::vector<std::int32_t>> sequences,
+                                      at::Device device,
+                                      const std::function<void(int, int)>& progress) {
+  for (const auto& s : sequences) {
+    if (s.size() < 2) {
+      return hc::make_error(hc::ErrorCode::InvalidArgument,
+                            "eval: every sequence needs at least two tokens");
+    }
+  }
+  if (sequences.empty()) return hc::make_error(hc::ErrorCode::InvalidArgument, "eval: no tokens");
+  auto state = std::make_unique<State>();
+  state->dir = reference;
+  state->sequences = std::move(sequences);
+  state->device = device;
+  auto run = run_model(reference, state->sequences, device, progress);
+  if (!run.ok()) return run.error();
+  state->reference.emplace(std::move(*run));
+
+  Scores scores;
+  try {
+    const detail::LayerWeightScope heads;  // lm_head decoded once
+    for (std::size_t s = 0; s < state->sequences.size(); ++s) {
+      const auto& ids = state->sequences[s];
+      const int64_t t = static_cast<int64_t>(ids.size());
+      auto logits = state->reference->model.head(state->reference->hidden[s].narrow(0, 0, t - 1));
+      if (!logits.ok()) return named(reference, logits.error());
+      score(at::log_softmax(logits->to(at::kFloat), -1), {}, ids, scores);
+    }
+  } catch (const std::exception& e) {
+    return hc::make_error(hc::ErrorCode::Malformed,
+                          reference.string() + ": scoring failed: " + e.what());
+  }
+  const std::size_t tokens = predicted_tokens(state->sequences);
+  state->own.model = reference.string();
+  state->own.tokens = tokens;
+  state->own.nll = scores.nll / double(tokens);
+  state->own.perplexity = std::exp(state->own.nll);
+  state->own.seconds = state->reference->seconds;
+  return Evaluator(std::move(state));
+}
+
+hc::Result<ModelEvaluation> Evaluator::evaluate(const std::filesystem::path& dir,
+                                                const std::function<void(int, int)>& progress) const {
+  const State& st = *m_state;
+  auto run = run_model(dir, st.sequences, st.device, progress);
+  if (!run.ok()) return run.error();
+  const ForwardModel& reference = st.reference->model;
+  if (run->model.spec().vocab_size != reference.spec().vocab_size) {
+    return hc::make_error(hc::ErrorCode::Malformed,
+                          dir.string() + ": vocabulary size " +
+                              std::to_string(run->model.spec().vocab_size) + " differs from " +
+                              st.dir.string() + "'s " +
+                              std::to_string(reference.spec().vocab_size));
+  }
+  Scores scores;
+  try {
+    const detail::LayerWeightScope heads;  // both lm_heads decoded once
+    for (std::size_t s = 0; s < st.sequences.size(); ++s) {
+      const auto& ids = st.sequences[s];
+      const int64_t t = static_cast<int64_t>(ids.size());
+      auto logits = run->model.head(run->hidden[s].narrow(0, 0, t - 1));
+      if (!logits.ok()) return named(dir, logits.error());
+      auto ref_logits = reference.head(st.reference->hidden[s].narrow(0, 0, t - 1));
+      if (!ref_logits.ok()) return named(st.dir, ref_logits.error());
+      score(at::log_softmax(logits->to(at::kFloat), -1),
+            at::log_softmax(ref_logits->to(at::kFloat), -1), ids, scores);
+    }
+  } catch (const std::exception& e) {
+    return hc::make_error(hc::ErrorCode::Malformed, dir.string() + ": scoring failed: " + e.what());
+  }
+  const std::size_t tokens = predicted_tokens(st.sequences);
+  ModelEvaluation result;
+  result.model = dir.string();
+  result.tokens = tokens;
+  result.nll = scores.nll / double(tokens);
+  result.perplexity = std::exp(result.nll);
+  result.kl = scores.kl / double(tokens);
+  result.top1_agreement = double(scores.agree) / double(tokens);
+  result.seconds = run->seconds;
+  return result;
+}
 
 hc::Result<std::vector<ModelEvaluation>> evaluate_models(
     const std::vector<std::filesystem::path>& models,
     const std::vector<std::vector<std::int32_t>>& sequences, at::Device device,
     const EvalProgress& progress) {
   if (models.empty()) return hc::make_error(hc::ErrorCode::InvalidArgument, "eval: no models");
-  std::size_t tokens = 0;
-  for (const auto& s : sequences) {
-    if (s.size() < 2) {
-      return hc::make_error(hc::ErrorCode::InvalidArgument,
-                            "eval: every sequence needs at least two tokens");
-    }
-    tokens += s.size() - 1;
-  }
-  if (tokens == 0) return hc::make_error(hc::ErrorCode::InvalidArgument, "eval: no tokens");
-
-  std::optional<ForwardModel> reference;
-  std::vector<at::Tensor> reference_hidden;
-  std::vector<ModelEvaluation> out;
-  for (std::size_t m = 0; m < models.size(); ++m) {
-    auto model = ForwardModel::open(models[m], device);
-    if (!model.ok()) return named(models[m], model.error());
-    if (reference && model->spec().vocab_size != reference->spec().vocab_size) {
-      return hc::make_error(hc::ErrorCode::Malformed,
-                            models[m].string() + ": vocabulary size " +
-                                std::to_string(model->spec().vocab_size) + " differs from " +
-                                models.front().string() + "'s " +
-                                std::to_string(reference->spec().vocab_size));
-    }
-    const int layers = static_cast<int>(model->spec().layers.size());
-    const auto start = std::chrono::steady_clock::now();
-    auto hidden = model->run_sequences(sequences, {}, [&](int l) {
-      if (progress) progress(m, l + 1, layers);
-    });
-    if (!hidden.ok()) return named(models[m], hidden.error());
-
-    Scores scores;
-    try {
-      const detail::LayerWeightScope heads;  // both lm_heads decoded once
-      for (std::size_t s = 0; s < sequences.size(); ++s) {
-        const int64_t t = static_cast<int64_t>(sequences[s].size());
-        auto logits = model->head((*hidden)[s].narrow(0, 0, t - 1));
-        if (!logits.ok()) return named(models[m], logits.error());
-        const at::Tensor logp = at::log_softmax(logits->to(at::kFloat), -1);
-        at::Tensor ref_logp;
-        if (reference) {
-          auto ref_logits = reference->head(reference_hidden[s].narrow(0, 0, t - 1));
-          if (!ref_logits.ok()) return named(models.front(), ref_logits.error());
-          ref_logp = at::log_softmax(ref_logits->to(at::kFloat), -1);
-        }
-        score(logp, ref_logp, sequences[s], scores);
-      }
-    } catch (const std::exception& e) {
-      return hc::make_error(hc::ErrorCode::Malformed,
-                            models[m].string() + ": scoring failed: " + e.what());
-    }
-    ModelEvaluation result;
-    result.model = models[m].string();
-    result.tokens = tokens;
-    result.nll = scores.nll / double(tokens);
-    result.perplexity = std::exp(result.nll);
-    result.kl = reference ? scores.kl / double(tokens) : 0.0;
-    result.top1_agreement = reference ? double(scores.agree) / double(tokens) : 1.0;
-    result.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    out.push_back(result);
-    if (!reference) {
-      reference.emplace(std::move(*model));
-      reference_hidden = std::move(*hidden);
-    }
+  auto model_progress = [&](std::size_t m) {
+    return [&progress, m](int done, int layers) {
+      if (progress) progress(m, done, layers);
+    };
+  };
+  auto evaluator = Evaluator::open(models.front(), sequences, device, model_progress(0));
+  if (!evaluator.ok()) return evaluator.error();
+  std::vector<ModelEvaluation> out{evaluator->reference()};
+  for (std::size_t m = 1; m < models.size(); ++m) {
+    auto result = evaluator->evaluate(models[m], model_progress(m));
+    if (!result.ok()) return result.error();
+    out.push_back(*result);
   }
   return out;
 }

@@ -16,7 +16,7 @@ namespace {
 using hc::native::Command;
 
 constexpr const char* kTorchNote =
-    "extract and eval need a build with LibTorch; this build has none";
+    "extract, eval and compare need a build with LibTorch; this build has none";
 constexpr const char* kNoTorch =
     "needs LibTorch, and this build has none; rebuild with LibTorch installed";
 
@@ -33,7 +33,7 @@ const char* kEpilogue =
 
 // Registered so `hodgecover extract ...` explains itself instead of failing as an unknown
 // argument; any options given to them are accepted and ignored.
-Command add_unavailable_command(CLI::App& root, const std::string& name, const std::string& what,
+[[maybe_unused]] Command add_unavailable_command(CLI::App& root, const std::string& name, const std::string& what,
                                 const std::string& why) {
   CLI::App* cmd = root.add_subcommand(name, what + " (" + why + ")");
   cmd->group("Not in this build");
@@ -64,10 +64,13 @@ int run(int argc, char** argv) {
 #if HC_HAVE_TORCH
   commands.push_back(hc::native::add_extract_command(app));
   commands.push_back(hc::native::add_eval_command(app));
+  commands.push_back(hc::native::add_compare_command(app));
 #else
   commands.push_back(
       add_unavailable_command(app, "extract", "Extract statistics from a checkpoint", kNoTorch));
   commands.push_back(add_unavailable_command(app, "eval", "Evaluate checkpoints", kNoTorch));
+  commands.push_back(add_unavailable_command(
+      app, "compare", "Compare every method x ratio x Wanda on held-out data", kNoTorch));
 #endif
   commands.push_back(hc::native::add_apply_command(app));
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,33 @@ struct ModelEvaluation {
 
 // Progress: (model index, layers done, layers in that model).
 using EvalProgress = std::function<void(std::size_t model, int done, int layers)>;
+
+// The reference side of an evaluation, computed once: the reference model's final residual
+// streams on the sequences, against which any number of other checkpoints are then scored one
+// at a time (so a comparison of many compressed models never holds more than two).
+class Evaluator {
+ public:
+  // Runs `reference` on `sequences` (each needs >= 2 tokens), layer-streamed on `device`.
+  // `progress(done, layers)` after each layer. Errors name the directory.
+  static hc::Result<Evaluator> open(const std::filesystem::path& reference,
+                                    std::vector<std::vector<std::int32_t>> sequences,
+                                    at::Device device,
+                                    const std::function<void(int, int)>& progress = {});
+  Evaluator(Evaluator&&) noexcept;
+  Evaluator& operator=(Evaluator&&) noexcept;
+  ~Evaluator();
+
+  // The reference's own scores (kl 0, agreement 1).
+  const ModelEvaluation& reference() const;
+  // Scores `model` against the reference. Its vocabulary size must match.
+  hc::Result<ModelEvaluation> evaluate(const std::filesystem::path& model,
+                                       const std::function<void(int, int)>& progress = {}) const;
+
+ private:
+  struct State;
+  explicit Evaluator(std::unique_ptr<State> state);
+  std::unique_ptr<State> m_state;
+};
 
 // Runs every model on `sequences` (each needs >= 2 tokens), layer-streamed on `device`. The
 // first model is the reference for kl and top1_agreement (its own are 0 and 1). Models must
