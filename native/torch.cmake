@@ -33,7 +33,8 @@ if(HC_BUILD_TESTS AND NOT EMSCRIPTEN)
                  ${_hc_torch_tests}/torch/test_hf_parity.cpp ${_hc_torch_tests}/torch/test_eval.cpp
                  ${_hc_torch_tests}/torch/test_extract.cpp
                  ${_hc_torch_tests}/torch/test_forward_families.cpp
-                 ${_hc_torch_tests}/torch/test_apply.cpp)
+                 ${_hc_torch_tests}/torch/test_apply.cpp
+                 ${_hc_torch_tests}/torch/test_compare.cpp)
   target_compile_definitions(test_forward PRIVATE
                              HC_GOLDEN_DIR="${CMAKE_CURRENT_LIST_DIR}/../tests/golden"
                              HC_CLI_PATH="$<TARGET_FILE:hodgecover>")
@@ -50,6 +51,8 @@ if(HC_BUILD_TESTS AND NOT EMSCRIPTEN)
   set_tests_properties(native.extract PROPERTIES LABELS native)
   add_test(NAME native.apply COMMAND test_forward --run_test=apply --log_level=message)
   set_tests_properties(native.apply PROPERTIES LABELS native)
+  add_test(NAME native.compare COMMAND test_forward --run_test=compare --log_level=message)
+  set_tests_properties(native.compare PROPERTIES LABELS native)
   add_test(NAME native.forward_families
            COMMAND test_forward --run_test=forward_families --log_level=message)
   set_tests_properties(native.forward_families PROPERTIES LABELS native)

@@ -1,0 +1,164 @@
+// compare: every method × ratio × Wanda row present with sane scores; a kept checkpoint
+// re-evaluates to its reported scores; plans on disk are what was applied; an infeasible ratio
+// becomes a row with a reason; an existing output is refused and left untouched.
+#include <boost/test/unit_test.hpp>
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "cli_fixture.hpp"
+#include "hc/native/checkpoint_fixture.hpp"
+#include "hc/native/evaluate.hpp"
+#include "hc/plan.hpp"
+
+namespace fs = std::filesystem;
+using namespace hc::native;
+using hc::test::CliFixture;
+using hc::test::contains;
+using nlohmann::json;
+
+namespace {
+
+std::string raw_ids(int n, int step, int offset) {
+  std::string raw;
+  for (int i = 0; i < n; ++i) {
+    const std::int32_t id = (i * step + offset) % 64;
+    raw.append(reinterpret_cast<const char*>(&id), sizeof(id));
+  }
+  return raw;
+}
+
+std::vector<std::vector<std::int32_t>> sequences_of(int n, int step, int offset, int len) {
+  std::vector<std::vector<std::int32_t>> out;
+  std::vector<std::int32_t> cur;
+  for (int i = 0; i < n; ++i) {
+    cur.push_back((i * step + offset) % 64);
+    if (static_cast<int>(cur.size()) == len) out.push_back(std::move(cur)), cur.clear();
+  }
+  if (cur.size() >= 2) out.push_back(cur);
+  return out;
+}
+
+// An 8-expert top-2 Mixtral-style model with statistics from its own calibration ids.
+struct CompareCli : CliFixture {
+  CompareCli() {
+    FixtureSizes s;
+    s.layers = 2;
+    s.experts = 8;
+    s.top_k = 2;
+    s.vocab = 64;
+    BOOST_REQUIRE(!write_random_checkpoint(work / "model", Family::Mixtral, s, 5));
+    hc::test::spit(work / "calib.ids", raw_ids(256, 11, 3));
+    hc::test::spit(work / "held.ids", raw_ids(96, 7, 1));
+    ok("extract --model model --ids calib.ids --seq-len 64 --out m.hcstats");
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(compare)
+
+BOOST_FIXTURE_TEST_CASE(every_method_ratio_and_wanda_row_is_scored, CompareCli) {
+  const auto r = ok("compare --model model --stats m.hcstats --ids held.ids --seq-len 32 "
+                    "--ratios 0.25,0.5 --wanda 0.5 --checkpoints best --out cmp --json");
+  const json report = json::parse(r.out);
+  BOOST_CHECK_EQUAL(report.at("format"), "hodgecover.compare");
+  const double ref_ppl = report.at("reference").at("perplexity");
+  BOOST_CHECK(std::isfinite(ref_ppl) && ref_ppl > 1.0);
+  const auto& rows = report.at("rows");
+  BOOST_REQUIRE_EQUAL(rows.size(), 7u * 2u * 2u);
+  std::set<std::string> seen;
+  int kept = 0;
+  for (const auto& row : rows) {
+    BOOST_REQUIRE_MESSAGE(!row.contains("error"), row.dump());
+    seen.insert(row.at("method").get<std::string>() + "/" + row.at("ratio").dump() + "/" +
+                row.at("wanda").dump());
+    const double kl = row.at("kl"), top1 = row.at("top1_agreement"), ppl = row.at("perplexity");
+    BOOST_CHECK(std::isfinite(ppl) && ppl > 1.0);
+    BOOST_CHECK_GE(kl, 0.0);
+    BOOST_CHECK(top1 >= 0.0 && top1 <= 1.0);
+    BOOST_CHECK_EQUAL(row.at("keep").get<int>(), row.at("ratio") == 0.25 ? 6 : 4);
+    BOOST_CHECK_EQUAL(row.at("mode"), row.at("method") == "hcsmoe" ? "merge" : "prune");
+    const auto params = row.at("parameters").get<std::uint64_t>();
+    const auto nonzero = row.at("nonzero_parameters").get<std::uint64_t>();
+    BOOST_CHECK_LT(params, report.at("reference").at("parameters").get<std::uint64_t>());
+    if (row.at("wanda") == 0.0) BOOST_CHECK_EQUAL(nonzero, params);
+    else BOOST_CHECK_LT(nonzero, params);
+    // The plan on disk is the one applied: its keep count per layer matches.
+    const auto plan = hc::parse_plan(hc::test::slurp(work / "cmp" / row.at("plan").get<std::string>()),
+                                     "plan");
+    BOOST_REQUIRE(plan.ok());
+    BOOST_CHECK_EQUAL(plan->method, row.at("method").get<std::string>());
+    for (const auto& [layer, lp] : plan->layers)
+      BOOST_CHECK_EQUAL(static_cast<int>(lp.keep.size()), row.at("keep").get<int>());
+    if (!row.at("checkpoint").is_null()) ++kept;
+  }
+  BOOST_CHECK_EQUAL(seen.size(), rows.size());  // no duplicates
+  BOOST_CHECK_EQUAL(kept, 2);                   // the best of each ratio
+  BOOST_CHECK(fs::exists(work / "cmp" / "report.md"));
+  const std::string md = hc::test::slurp(work / "cmp" / "report.md");
+  for (const char* m : {"hodgecover", "frequency", "reap", "ean", "random", "pairwise", "hcsmoe"})
+    BOOST_CHECK(contains(md, m));
+
+  // The kept checkpoint of each ratio is the lowest-KL row, and re-evaluating it gives its scores.
+  for (double ratio : {0.25, 0.5}) {
+    const json* best = nullptr;
+    double lowest = INFINITY;
+    for (const auto& row : rows) {
+      if (row.at("ratio") != ratio) continue;
+      if (row.at("kl").get<double>() < lowest) lowest = row.at("kl"), best = &row;
+    }
+    BOOST_REQUIRE(best && !best->at("checkpoint").is_null());
+    auto evaluated = evaluate_models({work / "model", work / "cmp" / best->at("checkpoint").get<std::string>()},
+                                     sequences_of(96, 7, 1, 32), at::Device(at::kCPU));
+    BOOST_REQUIRE(evaluated.ok());
+    BOOST_CHECK_CLOSE((*evaluated)[1].kl, best->at("kl").get<double>(), 1e-6);
+    BOOST_CHECK_CLOSE((*evaluated)[1].perplexity, best->at("perplexity").get<double>(), 1e-6);
+    BOOST_CHECK_CLOSE((*evaluated)[0].perplexity, ref_ppl, 1e-9);
+  }
+}
+
+BOOST_FIXTURE_TEST_CASE(infeasible_ratio_is_a_row_with_a_reason, CompareCli) {
+  // 0.9 of 8 keeps 1 < top-2: reported, not run; the 0.5 rows still run.
+  const auto r = ok("compare --model model --stats m.hcstats --ids held.ids --seq-len 32 "
+                    "--ratios 0.5,0.9 --wanda 0 --methods hodgecover,reap --checkpoints none "
+                    "--out cmp --json");
+  const json report = json::parse(r.out);
+  BOOST_REQUIRE_EQUAL(report.at("rows").size(), 4u);
+  for (const auto& row : report.at("rows")) {
+    if (row.at("ratio") == 0.9) {
+      BOOST_CHECK(row.contains("error"));
+      BOOST_CHECK(row.at("kl").is_null());
+    } else {
+      BOOST_CHECK(!row.contains("error"));
+      BOOST_CHECK(row.at("checkpoint").is_null());
+    }
+  }
+  BOOST_CHECK(fs::is_empty(work / "cmp" / "checkpoints"));
+}
+
+BOOST_FIXTURE_TEST_CASE(bad_inputs_leave_nothing, CompareCli) {
+  fs::create_directory(work / "taken");
+  hc::test::spit(work / "taken" / "keep.txt", "mine");
+  auto r = run("compare --model model --stats m.hcstats --ids held.ids --out taken");
+  BOOST_CHECK_EQUAL(r.code, 4);
+  BOOST_CHECK(contains(r.err, "taken"));
+  BOOST_CHECK_EQUAL(hc::test::slurp(work / "taken" / "keep.txt"), "mine");
+
+  r = run("compare --model model --stats missing.hcstats --ids held.ids --out cmp");
+  BOOST_CHECK_EQUAL(r.code, 3);
+  BOOST_CHECK(contains(r.err, "missing.hcstats"));
+  r = run("compare --model model --stats m.hcstats --out cmp");
+  BOOST_CHECK_EQUAL(r.code, 2);
+  r = run("compare --model model --stats m.hcstats --ids held.ids --ratios 1.5 --out cmp");
+  BOOST_CHECK_NE(r.code, 0);
+  r = run("compare --model model --stats m.hcstats --ids held.ids --methods nosuch --out cmp");
+  BOOST_CHECK_EQUAL(r.code, 2);
+  BOOST_CHECK(!fs::exists(work / "cmp"));
+  // No staging directory left behind.
+  for (const auto& entry : fs::directory_iterator(work))
+    BOOST_CHECK_MESSAGE(!contains(entry.path().filename().string(), ".tmp-"), entry.path());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
