@@ -34,6 +34,7 @@ if(HC_BUILD_TESTS AND NOT EMSCRIPTEN)
                  ${_hc_torch_tests}/torch/test_extract.cpp
                  ${_hc_torch_tests}/torch/test_forward_families.cpp
                  ${_hc_torch_tests}/torch/test_apply.cpp
+                 ${_hc_torch_tests}/torch/test_apply_masking.cpp
                  ${_hc_torch_tests}/torch/test_compare.cpp)
   target_compile_definitions(test_forward PRIVATE
                              HC_GOLDEN_DIR="${CMAKE_CURRENT_LIST_DIR}/../tests/golden"

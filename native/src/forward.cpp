@@ -92,6 +92,30 @@ at::Tensor mlp_residual(const MoeModelSpec& model, const LayerSpec& spec,
 
 }  // namespace
 
+hc::Status ForwardModel::mask_experts(int layer, const std::vector<int>& keep) {
+  if (layer < 0 || layer >= static_cast<int>(m_spec.layers.size()) ||
+      !m_spec.layers[static_cast<std::size_t>(layer)].moe) {
+    return hc::make_error(hc::ErrorCode::InvalidArgument,
+                          "mask: layer " + std::to_string(layer) + " is not an MoE layer");
+  }
+  LayerSpec& spec = m_spec.layers[static_cast<std::size_t>(layer)];
+  if (keep.empty()) {
+    spec.masked_experts.clear();
+    return hc::Ok{};
+  }
+  std::vector<bool> masked(static_cast<std::size_t>(m_spec.num_experts), true);
+  for (int e : keep) {
+    if (e < 0 || e >= m_spec.num_experts) {
+      return hc::make_error(hc::ErrorCode::InvalidArgument,
+                            "mask: expert " + std::to_string(e) + " out of range in layer " +
+                                std::to_string(layer));
+    }
+    masked[static_cast<std::size_t>(e)] = false;
+  }
+  spec.masked_experts = std::move(masked);
+  return hc::Ok{};
+}
+
 hc::Result<at::Tensor> ForwardModel::run_layer(int layer, const at::Tensor& hidden,
                                                const LayerCallback& observe) const {
   if (layer < 0 || layer >= static_cast<int>(m_spec.layers.size())) {

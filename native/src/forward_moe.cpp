@@ -1,5 +1,8 @@
 // MoE block of the LibTorch forward pass: routing through route(), experts in every layout
 // (per-expert, fused, gpt-oss fused interleaved with biases), shared experts.
+#include <limits>
+#include <vector>
+
 #include "hc/native/forward_ops.hpp"
 
 namespace hc::native::detail {
@@ -67,13 +70,21 @@ at::Tensor expert_mlp(const MoeModelSpec& spec, const ExpertWeights& w, const at
 at::Tensor moe_block(const MoeModelSpec& spec, const LayerSpec& layer, const Checkpoint& checkpoint,
                      const at::Tensor& x, at::Device device, LayerObservation& observation) {
   const at::Tensor router = load_tensor(checkpoint, layer.router, device);
-  const at::Tensor logits =
+  at::Tensor logits =
       layer.router_bias.empty()
           ? at::linear(x, router)
           : at::linear(x, router, load_tensor(checkpoint, layer.router_bias, device));
-  const at::Tensor correction = layer.correction_bias.empty()
-                                    ? at::Tensor()
-                                    : load_tensor(checkpoint, layer.correction_bias, device);
+  at::Tensor correction = layer.correction_bias.empty()
+                              ? at::Tensor()
+                              : load_tensor(checkpoint, layer.correction_bias, device);
+  if (!layer.masked_experts.empty()) {
+    std::vector<std::uint8_t> flags(layer.masked_experts.begin(), layer.masked_experts.end());
+    const at::Tensor mask =
+        at::tensor(at::ArrayRef<std::uint8_t>(flags), at::kByte).to(at::kBool).to(device);
+    const double inf = std::numeric_limits<double>::infinity();
+    logits = logits.masked_fill(mask, -inf);
+    if (correction.defined()) correction = correction.to(at::kFloat).masked_fill(mask, -inf);
+  }
   Routing routing = route(spec, logits, correction);
   at::Tensor out = at::zeros_like(x);
   FusedCache fused;

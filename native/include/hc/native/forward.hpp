@@ -49,6 +49,13 @@ class ForwardModel {
   const Checkpoint& checkpoint() const { return m_checkpoint; }
   at::Device device() const { return m_device; }
 
+  // Expert masking as a runtime that reads hodgecover_keep.json at load time would do it: in
+  // MoE layer `layer` only the experts in `keep` can be selected. Their router logits are set
+  // to -inf before routing (and, for noaux_tc, their selection score too), so every routing
+  // formula behaves as if the masked experts were absent. An empty `keep` clears the mask.
+  // InvalidArgument for a layer that is not MoE or ids outside [0, E).
+  hc::Status mask_experts(int layer, const std::vector<int>& keep);
+
   // Token embeddings: [T, H] fp32. InvalidArgument for an id outside [0, vocab).
   hc::Result<at::Tensor> embed(const std::vector<std::int32_t>& ids) const;
   // One decoder layer on the residual stream [T, H] (positions 0..T-1, causal). Loads that

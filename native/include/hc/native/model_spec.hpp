@@ -82,6 +82,9 @@ struct LayerSpec {
   std::string fused_gate_up_bias, fused_down_bias;  // FusedInterleaved only
   MlpNames shared_expert;                           // empty names when the family has none
   std::string shared_expert_gate;                   // [1, H]; empty when absent
+  // Runtime only (ForwardModel::mask_experts), not read from the config: experts that cannot
+  // be routed to. Empty: none masked.
+  std::vector<bool> masked_experts;
   // Dense layers
   MlpNames dense;  // intermediate_size
 };

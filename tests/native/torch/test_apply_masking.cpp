@@ -1,0 +1,143 @@
+// apply ≡ masking: for every family and routing formula, the pruned checkpoint computes the
+// same logits as the original with the dropped experts' router logits set to -inf
+// (ForwardModel::mask_experts); for grouped routing, with plans that keep the same number of
+// experts in every group, so the pruned model's contiguous groups are the original groups.
+#include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <functional>
+
+#include "hc/native/apply.hpp"
+#include "hc/native/checkpoint_fixture.hpp"
+#include "hc/native/forward.hpp"
+#include "hc/plan.hpp"
+#include "temp_dir.hpp"
+
+namespace fs = std::filesystem;
+using namespace hc::native;
+
+namespace {
+
+struct MaskCase {
+  const char* name;
+  Family family;
+  FixtureSizes sizes;
+  std::function<void(nlohmann::json&)> edit;
+  // Experts kept in MoE layer number m (0-based among MoE layers).
+  std::function<std::vector<int>(int m)> keep;
+};
+
+std::vector<int> five_of_eight(int m) {
+  return m % 2 == 0 ? std::vector<int>{0, 2, 3, 6, 7} : std::vector<int>{1, 2, 4, 5, 7};
+}
+
+// 16 experts in 4 contiguous groups of 4: two kept per group, different ones per layer.
+std::vector<int> two_per_group(int m) {
+  std::vector<int> keep;
+  for (int g = 0; g < 4; ++g) {
+    keep.push_back(4 * g + (m + g) % 4);
+    keep.push_back(4 * g + (m + g + 2) % 4);
+  }
+  std::sort(keep.begin(), keep.end());
+  return keep;
+}
+
+std::vector<MaskCase> cases() {
+  FixtureSizes plain;
+  FixtureSizes shared = plain;  // qwen2_moe's shared expert and its gate are untouched
+  FixtureSizes grouped;
+  grouped.experts = 16;
+  grouped.top_k = 3;
+  grouped.layers = 3;
+  FixtureSizes oss;
+  oss.top_k = 3;
+  return {
+      {"mixtral softmax-topk-renormalise", Family::Mixtral, plain, {}, five_of_eight},
+      {"qwen2_moe softmax-topk (no renormalisation), shared expert", Family::Qwen2Moe, shared, {},
+       five_of_eight},
+      {"qwen3_moe softmax-topk-renormalise", Family::Qwen3Moe, plain, {}, five_of_eight},
+      {"olmoe softmax-topk", Family::Olmoe, plain, {}, five_of_eight},
+      {"deepseek_v2 greedy", Family::DeepseekV2, grouped,
+       [](nlohmann::json& c) { c["topk_method"] = "greedy"; }, two_per_group},
+      {"deepseek_v2 group_limited_greedy", Family::DeepseekV2, grouped, {}, two_per_group},
+      {"deepseek_v3 noaux_tc with correction bias", Family::DeepseekV3, grouped, {},
+       two_per_group},
+      {"gpt_oss top-k then softmax, router bias", Family::GptOss, oss, {}, five_of_eight},
+  };
+}
+
+template <typename T>
+std::string why(const hc::Result<T>& result) {
+  return result.ok() ? std::string() : result.error().message;
+}
+
+std::vector<std::int32_t> ids(int n) {
+  std::vector<std::int32_t> out;
+  for (int i = 0; i < n; ++i) out.push_back((i * 17 + 3) % 64);
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(apply)
+
+BOOST_AUTO_TEST_CASE(pruning_equals_masking_router_logits) {
+  for (const MaskCase& c : cases()) {
+    BOOST_TEST_CONTEXT(c.name) {
+      hc::test::TempDir tmp("hc-test-mask");
+      nlohmann::json config = fixture_config(c.family, c.sizes);
+      if (c.edit) c.edit(config);
+      auto spec = model_spec_from_config(config);
+      BOOST_REQUIRE_MESSAGE(spec.ok(), why(spec));
+      const auto tensors = random_tensors(*spec, 31, hc::Dtype::F32);
+      BOOST_REQUIRE(!write_checkpoint(tmp.root / "orig", config, tensors, {}));
+
+      hc::Plan plan;
+      plan.method = "test";
+      int m = 0;
+      for (const auto& layer : spec->layers) {
+        if (!layer.moe) continue;
+        plan.layers[layer.index].layer = layer.index;
+        plan.layers[layer.index].keep = c.keep(m++);
+      }
+      BOOST_REQUIRE_GT(m, 0);
+      ApplyOptions options;
+      options.model = tmp.root / "orig";
+      options.out = tmp.root / "pruned";
+      auto applied = apply_plan(options, plan, nullptr);
+      BOOST_REQUIRE_MESSAGE(applied.ok(), why(applied));
+
+      auto original = ForwardModel::open(tmp.root / "orig");
+      auto pruned = ForwardModel::open(tmp.root / "pruned");
+      BOOST_REQUIRE(original.ok() && pruned.ok());
+      const auto tokens = ids(24);
+      const at::Tensor unmasked = *original->logits(tokens);
+      for (const auto& [layer, lp] : plan.layers) {
+        const auto status = original->mask_experts(layer, lp.keep);
+        BOOST_REQUIRE_MESSAGE(status.ok(), why(status));
+      }
+      const at::Tensor masked = *original->logits(tokens);
+      const at::Tensor small = *pruned->logits(tokens);
+      const double diff = (masked - small).abs().max().item<double>();
+      const double scale = small.abs().max().item<double>();
+      BOOST_CHECK_MESSAGE(diff <= 1e-5 * std::max(1.0, scale),
+                          "pruned vs masked max |diff| " << diff);
+      // The plan matters: without the mask the logits differ.
+      BOOST_CHECK_GT((unmasked - small).abs().max().item<double>(), 1e-4);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(mask_rejects_bad_layers_and_ids) {
+  hc::test::TempDir tmp("hc-test-mask");
+  FixtureSizes sizes;
+  BOOST_REQUIRE(!write_random_checkpoint(tmp.root / "m", Family::DeepseekV2, sizes, 3));
+  auto model = ForwardModel::open(tmp.root / "m");
+  BOOST_REQUIRE(model.ok());
+  BOOST_CHECK(!model->mask_experts(0, {0, 1}).ok());   // dense first layer
+  BOOST_CHECK(!model->mask_experts(7, {0, 1}).ok());   // no such layer
+  BOOST_CHECK(!model->mask_experts(1, {0, 8}).ok());   // expert out of range
+  BOOST_CHECK(model->mask_experts(1, {0, 1, 2}).ok());
+  BOOST_CHECK(model->mask_experts(1, {}).ok());        // cleared
+}
+
+BOOST_AUTO_TEST_SUITE_END()
