@@ -17,7 +17,10 @@ add_library(hc_native_torch STATIC
   ${CMAKE_CURRENT_LIST_DIR}/src/cmd_extract.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/compare.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/cmd_compare.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/demo_model.cpp
 )
+set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/src/demo_model.cpp PROPERTIES
+                            COMPILE_DEFINITIONS HC_BUNDLED_MODELS_DIR="${PROJECT_SOURCE_DIR}/models")
 target_include_directories(hc_native_torch PUBLIC ${CMAKE_CURRENT_LIST_DIR}/include)
 target_link_libraries(hc_native_torch PUBLIC hc_native ${TORCH_LIBRARIES})
 target_compile_options(hc_native_torch PRIVATE -Wall -Wextra)

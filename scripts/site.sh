@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The static site (landing page, dashboard, embed page, API docs, samples).
 #   scripts/site.sh build         build native (sample files) + WebAssembly, assemble build-wasm/site
-#   scripts/site.sh serve [PORT]  serve build-wasm/site on http://127.0.0.1:PORT/ (default 8000)
+#   scripts/site.sh serve [PORT] [FILE.hcstats]
+#                                 serve build-wasm/site on http://127.0.0.1:PORT/ (default 8000);
+#                                 with FILE, a copy under local/ and the dashboard URL that opens it
 #   scripts/site.sh bench         time load + decomposition of the 48 x 128 sample in headless Chromium
 # Assumes scripts/setup.sh ran.
 set -euo pipefail
@@ -18,12 +20,19 @@ case "$what" in
   serve)
     port="${2:-8000}"
     [ -f "$site/app.html" ] || { echo "site: not built yet (bash scripts/site.sh build)" >&2; exit 1; }
-    echo "site: serving $site at http://127.0.0.1:$port/ (dashboard: http://127.0.0.1:$port/app.html)"
+    url="http://127.0.0.1:$port/app.html"
+    if [ -n "${3:-}" ]; then
+      [ -f "$3" ] || { echo "site: $3: no such file" >&2; exit 1; }
+      mkdir -p "$site/local"
+      cp "$3" "$site/local/"
+      url="$url?stats=local/$(basename "$3")"
+    fi
+    echo "site: serving $site at http://127.0.0.1:$port/ (dashboard: $url)"
     exec python3 -m http.server "$port" --bind 127.0.0.1 --directory "$site"
     ;;
   bench)
     [ -f "$site/samples/synth-bench-48x128.hcstats" ] || { echo "site: not built yet (bash scripts/site.sh build)" >&2; exit 1; }
     python3 "$root/tests/web/bench_browser.py" "$site"
     ;;
-  *) echo "usage: scripts/site.sh build|serve [PORT]|bench" >&2; exit 2 ;;
+  *) echo "usage: scripts/site.sh build|serve [PORT] [FILE.hcstats]|bench" >&2; exit 2 ;;
 esac

@@ -1,5 +1,6 @@
-// `hodgecover demo`: the bundled default job. For now it synthesises a small statistics file
-// and runs decompose + select on it; it moves to the bundled tiny model once that lands.
+// `hodgecover demo`: the bundled default job. With LibTorch: the bundled trained model end to
+// end (demo_model.cpp). With --synthetic, or without LibTorch: a synthetic statistics file with
+// planted structure, decomposed and selected.
 #include <stdlib.h>
 
 #include <algorithm>
@@ -9,12 +10,15 @@
 
 #include "hc/native/cli_common.hpp"
 #include "hc/native/commands.hpp"
+#include "hc/native/demo.hpp"
 #include "hc/synth.hpp"
 
 namespace hc::native {
 namespace {
 
 struct DemoArgs {
+  bool synthetic = false;
+  ModelDemoArgs model;
   std::string out;
   int layers = 8;
   int experts = 32;
@@ -73,8 +77,7 @@ int run_demo(const DemoArgs& args) {
   }
 
   std::cout << strprintf(
-      "HodgeCover demo: synthetic statistics, %d layers x %d experts, seed %llu.\n"
-      "(It will run on the bundled tiny model once that lands.)\n\n",
+      "HodgeCover demo: synthetic statistics, %d layers x %d experts, seed %llu.\n\n",
       args.layers, args.experts, static_cast<unsigned long long>(args.seed));
   std::cout << strprintf("[1/3] wrote %s (%zu bytes)\n\n", path.c_str(), bytes.size());
 
@@ -113,29 +116,74 @@ int run_demo(const DemoArgs& args) {
 
 }  // namespace
 
-Command add_demo_command(CLI::App& root) {
+Command add_demo_command(CLI::App& root, ModelDemoRunner model_demo) {
   auto args = std::make_shared<DemoArgs>();
   CLI::App* cmd = root.add_subcommand(
-      "demo", "Run the default job end to end: synthesise, decompose, select, compare");
+      "demo",
+      "Run the default job end to end on the bundled trained model: extract, decompose, "
+      "compare every method x ratio x Wanda, report");
   cmd->add_option("--out", args->out,
-                  "Where to write the demo statistics (default: a new temporary directory)");
-  cmd->add_option("--layers", args->layers, "MoE layers")
+                  "Output directory (default demo-out; replaced if it holds a previous demo's "
+                  "report); with --synthetic, the statistics file (default: a new temp dir)");
+  cmd->add_option("--model", args->model.model,
+                  std::string("Checkpoint directory (default: the bundled models/") +
+                      kDefaultModel + ")");
+  cmd->add_option("--calibration", args->model.calibration,
+                  "Calibration text (default: the bundled models/data/calibration.txt)");
+  cmd->add_option("--heldout", args->model.heldout,
+                  "Held-out text (default: the bundled models/data/heldout.txt)");
+  cmd->add_option("--tokens", args->model.tokens, "Calibration tokens for extract")
+      ->capture_default_str();
+  cmd->add_option("--eval-tokens", args->model.eval_tokens, "Held-out tokens per evaluation")
+      ->capture_default_str();
+  cmd->add_option("--seq-len", args->model.seq_len, "Tokens per sequence")->capture_default_str();
+  cmd->add_option("--max-triangles", args->model.max_triangles,
+                  "Stage-1 candidate triangles measured per layer")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--ratios", args->model.ratios, "Shares of experts removed per layer")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--wanda", args->model.wanda, "Wanda share of the with-Wanda rows (0: none)")
+      ->capture_default_str();
+  cmd->add_option("--checkpoints", args->model.checkpoints,
+                  "Compressed checkpoints kept: best (lowest KL per ratio), all or none")
+      ->check(CLI::IsMember({"none", "best", "all"}))
+      ->capture_default_str();
+  cmd->add_option("--device", args->model.device, "auto, cpu, cuda or cuda:N")
+      ->capture_default_str();
+  cmd->add_flag("--json", args->model.json, "Print a JSON summary (with the full report)");
+  cmd->add_flag("--synthetic", args->synthetic,
+                "Synthetic statistics with planted structure instead of the model (no LibTorch "
+                "needed)");
+  cmd->add_option("--layers", args->layers, "--synthetic: MoE layers")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
-  cmd->add_option("--experts", args->experts, "Experts per layer")
+  cmd->add_option("--experts", args->experts, "--synthetic: experts per layer")
       ->check(CLI::Range(4, 512))
       ->capture_default_str();
-  cmd->add_option("--seed", args->seed, "Random seed")->capture_default_str();
-  cmd->add_option("--ratio", args->ratio, "Share of experts removed per layer")
+  cmd->add_option("--seed", args->seed, "--synthetic: random seed")->capture_default_str();
+  cmd->add_option("--ratio", args->ratio, "--synthetic: share of experts removed per layer")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   cmd->footer(
-      "For now the demo runs on synthetic statistics with planted structure; it will run on the\n"
-      "bundled tiny model once that lands.\n"
+      "Writes demo-out/: report.md and report.json (the comparison table), plans/, the best\n"
+      "compressed checkpoint per ratio, and the model's statistics file for the dashboard.\n"
       "Examples:\n"
       "  hodgecover demo\n"
-      "  hodgecover demo --out demo.hcstats --experts 64");
-  return Command{cmd, [args] { return run_demo(*args); }};
+      "  hodgecover demo --model models/tiny-mixtral --out demo-mixtral\n"
+      "  hodgecover demo --synthetic --experts 64");
+  return Command{cmd, [args, model_demo] {
+                   if (args->synthetic || !model_demo) {
+                     if (!args->synthetic) {
+                       std::cout << "(this build has no LibTorch: running the synthetic demo)\n";
+                     }
+                     return run_demo(*args);
+                   }
+                   ModelDemoArgs model = args->model;
+                   if (!args->out.empty()) model.out = args->out;
+                   return model_demo(model);
+                 }};
 }
 
 }  // namespace hc::native

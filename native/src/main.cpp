@@ -6,6 +6,7 @@
 
 #include "hc/native/cli_common.hpp"
 #include "hc/native/commands.hpp"
+#include "hc/native/demo.hpp"
 
 namespace hc::native {
 Command add_tokenize_command(CLI::App& root);  // cmd_tokenize.cpp
@@ -59,7 +60,11 @@ int run(int argc, char** argv) {
   commands.push_back(hc::native::add_decompose_command(app));
   commands.push_back(hc::native::add_select_command(app));
   commands.push_back(hc::native::add_synth_command(app));
-  commands.push_back(hc::native::add_demo_command(app));
+#if HC_HAVE_TORCH
+  commands.push_back(hc::native::add_demo_command(app, hc::native::run_model_demo));
+#else
+  commands.push_back(hc::native::add_demo_command(app, {}));
+#endif
   commands.push_back(hc::native::add_tokenize_command(app));
 #if HC_HAVE_TORCH
   commands.push_back(hc::native::add_extract_command(app));

@@ -21,14 +21,14 @@ BOOST_AUTO_TEST_SUITE(cli)
 BOOST_FIXTURE_TEST_CASE(help_lists_every_command, CliFixture) {
   const RunResult r = ok("--help");
   for (const char* name :
-       {"info", "decompose", "select", "synth", "demo", "extract", "apply", "eval"}) {
+       {"info", "decompose", "select", "synth", "demo", "extract", "apply", "eval", "compare"}) {
     BOOST_CHECK_MESSAGE(contains(r.out, name), "--help does not mention " << name);
   }
-  BOOST_CHECK_EQUAL(contains(r.out, "extract and eval need a build with LibTorch"),
+  BOOST_CHECK_EQUAL(contains(r.out, "extract, eval and compare need a build with LibTorch"),
                     !HC_CLI_HAS_TORCH);
   BOOST_CHECK(contains(ok("--version").out, "hodgecover"));
   BOOST_CHECK(contains(ok("select --help").out, "--tau-quantile"));
-  BOOST_CHECK(contains(ok("demo --help").out, "bundled tiny model"));
+  BOOST_CHECK(contains(ok("demo --help").out, "bundled trained model"));
 }
 
 BOOST_FIXTURE_TEST_CASE(synth_info_decompose_pipeline, CliFixture) {
@@ -146,7 +146,7 @@ BOOST_FIXTURE_TEST_CASE(synth_is_deterministic, CliFixture) {
 }
 
 BOOST_FIXTURE_TEST_CASE(demo_runs_end_to_end, CliFixture) {
-  const RunResult r = ok("demo --layers 3 --experts 12 --out demo.hcstats");
+  const RunResult r = ok("demo --synthetic --layers 3 --experts 12 --out demo.hcstats");
   BOOST_CHECK(fs::exists(work / "demo.hcstats"));
   for (const char* part : {"demo.hcstats", "hodgecover", "frequency", "reap", "harm"}) {
     BOOST_CHECK_MESSAGE(contains(r.out, part), "demo output lacks " << part);

@@ -86,7 +86,7 @@ BOOST_FIXTURE_TEST_CASE(unwritable_output_leaves_nothing, CliFixture) {
   r = run("select s.hcstats --ratio 0.5 --out nodir/plan.json");
   BOOST_CHECK_NE(r.code, 0);
   BOOST_CHECK(contains(r.err, "nodir"));
-  r = run("demo --layers 2 --experts 8 --out nodir/demo.hcstats");
+  r = run("demo --synthetic --layers 2 --experts 8 --out nodir/demo.hcstats");
   BOOST_CHECK_NE(r.code, 0);
   BOOST_CHECK(!fs::exists(work / "nodir"));
   BOOST_CHECK(before == work_files());

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hc/analysis.hpp"
+#include "hc/native/demo.hpp"
 #include "hc/selection.hpp"
 
 #ifndef HC_HAVE_TORCH
@@ -25,7 +26,8 @@ Command add_info_command(CLI::App& root);
 Command add_decompose_command(CLI::App& root);
 Command add_select_command(CLI::App& root);
 Command add_synth_command(CLI::App& root);
-Command add_demo_command(CLI::App& root);
+// model_demo runs the end-to-end demo (LibTorch builds); empty: only the synthetic one.
+Command add_demo_command(CLI::App& root, ModelDemoRunner model_demo);
 Command add_apply_command(CLI::App& root);
 
 // Implemented by the LibTorch build (SPEC §6, §7); main registers them when HC_HAVE_TORCH.
