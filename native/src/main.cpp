@@ -23,12 +23,14 @@ constexpr const char* kNoTorch =
 
 const char* kEpilogue =
     "Examples:\n"
-    "  hodgecover demo\n"
+    "  hodgecover demo                                   # the bundled model end to end\n"
+    "  hodgecover extract --model DIR --text calib.txt --out m.hcstats\n"
+    "  hodgecover decompose m.hcstats --layer 0\n"
+    "  hodgecover select m.hcstats --method hodgecover --ratio 0.5 --out plan.json\n"
+    "  hodgecover apply --model DIR --plan plan.json --out DIR-50\n"
+    "  hodgecover eval --model DIR --compare DIR-50 --text heldout.txt\n"
+    "  hodgecover compare --model DIR --stats m.hcstats --text heldout.txt --out cmp\n"
     "  hodgecover synth --layers 4 --experts 16 --seed 0 --out toy.hcstats\n"
-    "  hodgecover info toy.hcstats\n"
-    "  hodgecover decompose toy.hcstats --layer 0\n"
-    "  hodgecover select toy.hcstats --method hodgecover --ratio 0.5 --out plan.json\n"
-    "  hodgecover select toy.hcstats --ratio 0.5 --compare\n"
     "Run 'hodgecover <command> --help' for a command's options.\n"
     "Exit codes: 0 ok, 2 usage error, 3 bad input file, 4 runtime failure.\n";
 
