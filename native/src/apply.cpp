@@ -88,24 +88,39 @@ hc::Status check_plan(const hc::Plan& plan, const MoeModelSpec& spec) {
   return hc::Ok{};
 }
 
-// Wanda: in every output row of w [rows, cols], zero the floor(s*cols) entries with the lowest
-// |w_ij| * sqrt(norm_j); ties broken towards the lower column. Returns the zeros written.
-std::uint64_t wanda(std::vector<float>& w, std::size_t rows, std::size_t cols,
-                    const float* sqnorm, double s) {
+// Wanda on one matrix of `rows` outputs × `cols` inputs, element (r, c) at
+// w[r * row_stride + c * col_stride]: in every output row, zero the floor(s*cols) entries with
+// the lowest |w_rc| * sqrt(norm_c); ties broken towards the lower column. Returns the zeros.
+std::uint64_t wanda(float* w, std::size_t rows, std::size_t cols, std::size_t row_stride,
+                    std::size_t col_stride, const float* sqnorm, double s) {
   const auto k = static_cast<std::size_t>(std::floor(s * double(cols)));
   if (k == 0) return 0;
   std::vector<double> scale(cols);
   for (std::size_t j = 0; j < cols; ++j) scale[j] = std::sqrt(std::max(0.0f, sqnorm[j]));
   std::vector<std::size_t> order(cols);
   for (std::size_t r = 0; r < rows; ++r) {
-    float* row = w.data() + r * cols;
+    float* row = w + r * row_stride;
+    auto score = [&](std::size_t c) { return std::abs(double(row[c * col_stride])) * scale[c]; };
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-      return std::abs(double(row[a])) * scale[a] < std::abs(double(row[b])) * scale[b];
-    });
-    for (std::size_t i = 0; i < k; ++i) row[order[i]] = 0.0f;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return score(a) < score(b); });
+    for (std::size_t i = 0; i < k; ++i) row[order[i] * col_stride] = 0.0f;
   }
   return rows * k;
+}
+
+// Wanda on expert `e`'s slice of a fused [E, ...] weight (`slice` points at it; `shape` is the
+// full tensor's). Fused: gate_up [2I, H] and down [H, I] are [out, in]; FusedInterleaved
+// (gpt-oss, x @ W): gate_up [H, 2I] and down [I, H] are [in, out].
+std::uint64_t wanda_fused(float* slice, const std::vector<std::uint64_t>& shape, bool down,
+                          ExpertLayout layout, const hc::LayerStats& ls, int e, double s) {
+  const std::size_t a = shape[1], b = shape[2];
+  const bool out_first = layout == ExpertLayout::Fused;
+  const std::size_t rows = out_first ? a : b, cols = out_first ? b : a;
+  const float* norm = down ? ls.inner_sqnorm.data() + std::size_t(e) * cols
+                           : ls.input_sqnorm.data() + std::size_t(e) * cols;
+  return out_first ? wanda(slice, rows, cols, cols, 1, norm, s)
+                   : wanda(slice, rows, cols, 1, rows, norm, s);
 }
 
 const char* expert_count_key(const nlohmann::json& config, Family family) {
@@ -177,9 +192,6 @@ hc::Result<ApplySummary> apply_plan(const ApplyOptions& options, const hc::Plan&
       if (!sliced->empty()) routed[*sliced] = {layer, -1, 0, {}};
     }
   }
-  if (options.wanda > 0.0 && spec.layout != ExpertLayout::PerExpert) {
-    return invalid("--wanda: fused expert layouts are not supported yet (per-expert only)");
-  }
 
   ApplySummary summary;
   summary.layers = static_cast<int>(spec.moe_layers().size());
@@ -233,7 +245,15 @@ hc::Result<ApplySummary> apply_plan(const ApplyOptions& options, const hc::Plan&
           const double pi = total > 0 ? weight_of(m) / total : 1.0 / double(members.size());
           for (std::size_t j = 0; j < row; ++j) acc[j] += pi * (*values)[std::size_t(m) * row + j];
         }
+        const std::size_t at = kept.size();
         kept.insert(kept.end(), acc.begin(), acc.end());
+        const LayerSpec& layer_spec = spec.layers[std::size_t(where.layer)];
+        const bool weight = name == layer_spec.fused_gate_up || name == layer_spec.fused_down;
+        if (options.wanda > 0.0 && weight) {
+          summary.wanda_zeros += wanda_fused(kept.data() + at, info->shape,
+                                             name == layer_spec.fused_down, spec.layout, *ls, e,
+                                             options.wanda);
+        }
       }
       auto shape = info->shape;
       shape[0] = lp.keep.size();
@@ -266,7 +286,7 @@ hc::Result<ApplySummary> apply_plan(const ApplyOptions& options, const hc::Plan&
       const float* norm = where.matrix == 'd'
                               ? ls->inner_sqnorm.data() + std::size_t(where.expert) * cols
                               : ls->input_sqnorm.data() + std::size_t(where.expert) * cols;
-      summary.wanda_zeros += wanda(merged, rows, cols, norm, options.wanda);
+      summary.wanda_zeros += wanda(merged.data(), rows, cols, cols, 1, norm, options.wanda);
     }
     const MlpNames& target = layer_spec.experts[std::size_t(new_index)];
     const std::string& new_name =

@@ -191,6 +191,84 @@ BOOST_FIXTURE_TEST_CASE(merge_and_wanda, ApplyCli) {
   }
 }
 
+// Wanda on fused layouts: every output of every surviving expert's slice keeps exactly
+// in - floor(in/2) entries, and the zeroed ones are the lowest |w|*sqrt(norm). Fused stores
+// [out, in] slices; gpt-oss's interleaved layout stores [in, out] (x @ W).
+BOOST_FIXTURE_TEST_CASE(wanda_on_fused_layouts, CliFixture) {
+  struct Case {
+    const char* name;
+    Family family;
+    ExpertLayout layout;
+  };
+  for (const Case& c : {Case{"mixtral, fused", Family::Mixtral, ExpertLayout::Fused},
+                        Case{"gpt_oss, fused interleaved", Family::GptOss,
+                             ExpertLayout::FusedInterleaved}}) {
+    BOOST_TEST_CONTEXT(c.name) {
+      const fs::path dir = work / (std::string("m-") + family_model_type(c.family));
+      FixtureSizes sizes;
+      const auto config = fixture_config(c.family, sizes);
+      auto spec = model_spec_from_config(config, c.layout);
+      BOOST_REQUIRE_MESSAGE(spec.ok(), why(spec));
+      BOOST_REQUIRE(spec->layout == c.layout);
+      BOOST_REQUIRE(!write_checkpoint(dir, config, random_tensors(*spec, 9, hc::Dtype::F32), {}));
+      std::string raw;
+      for (int i = 0; i < 96; ++i) {
+        const std::int32_t id = (i * 5 + 1) % 64;
+        raw.append(reinterpret_cast<const char*>(&id), sizeof(id));
+      }
+      hc::test::spit(work / "ids.bin", raw);
+      const std::string name = dir.filename().string();
+      ok("extract --model " + name + " --ids ids.bin --seq-len 32 --out " + name + ".hcstats");
+      const std::vector<int> keep = {0, 2, 3, 5, 6, 7};
+      hc::test::spit(work / "p.json", plan_text({{0, keep}, {1, keep}}));
+      ok("apply --model " + name + " --plan p.json --wanda 0.5 --stats " + name +
+         ".hcstats --out " + name + "-w");
+      auto orig = open_checkpoint(dir);
+      auto pruned = open_checkpoint(work / (name + "-w"));
+      BOOST_REQUIRE(orig.ok() && pruned.ok());
+      const std::string bytes = hc::test::slurp(work / (name + ".hcstats"));
+      const auto stats = *hc::read_stats(
+          {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, "s");
+      const hc::LayerStats& ls = stats.layers[1];
+      const LayerSpec& layer = spec->layers[1];
+      for (const std::string* tensor : {&layer.fused_gate_up, &layer.fused_down}) {
+        const bool down = tensor == &layer.fused_down;
+        const auto shape = orig->info(*tensor)->shape;  // [E, a, b]
+        const std::size_t a = shape[1], b = shape[2], slice = a * b;
+        const bool out_first = c.layout == ExpertLayout::Fused;
+        const std::size_t outs = out_first ? a : b, ins = out_first ? b : a;
+        const auto before = values(*orig, *tensor);
+        const auto after = values(*pruned, *tensor);
+        BOOST_REQUIRE_EQUAL(after.size(), keep.size() * slice);
+        for (std::size_t k = 0; k < keep.size(); ++k) {
+          const float* norm = (down ? ls.inner_sqnorm.data() : ls.input_sqnorm.data()) +
+                              std::size_t(keep[k]) * ins;
+          for (std::size_t o = 0; o < outs; ++o) {
+            std::size_t zeros = 0;
+            double max_zeroed = 0, min_kept = INFINITY;
+            for (std::size_t i = 0; i < ins; ++i) {
+              const std::size_t at = out_first ? o * ins + i : i * outs + o;
+              const double score =
+                  std::abs(before[std::size_t(keep[k]) * slice + at]) * std::sqrt(norm[i]);
+              if (after[k * slice + at] == 0.0f) {
+                ++zeros;
+                max_zeroed = std::max(max_zeroed, score);
+              } else {
+                min_kept = std::min(min_kept, score);
+              }
+            }
+            BOOST_CHECK_EQUAL(zeros, ins / 2);
+            BOOST_CHECK_LE(max_zeroed, min_kept);
+          }
+        }
+      }
+      auto model = ForwardModel::open(work / (name + "-w"));
+      BOOST_REQUIRE_MESSAGE(model.ok(), why(model));
+      BOOST_CHECK(model->logits({1, 2, 3, 4}).ok());
+    }
+  }
+}
+
 BOOST_FIXTURE_TEST_CASE(bad_plans_exit_3_and_leave_nothing, ApplyCli) {
   const std::pair<std::string, std::string> cases[] = {
       {plan_text({{0, {0, 1}}, {1, {0, 1}}, {5, {0, 1}}}), "not an MoE layer"},
