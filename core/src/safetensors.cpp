@@ -457,12 +457,13 @@ std::vector<std::uint8_t> SafetensorsWriter::data_section() const {
   return data;
 }
 
-std::vector<std::uint8_t> SafetensorsWriter::serialize() const {
+std::vector<std::uint8_t> safetensors_header(const std::map<std::string, std::string>& metadata,
+                                             const std::vector<SafetensorsEntry>& entries) {
   std::string header = "{";
   bool first = true;
-  if (!m_metadata.empty()) {
+  if (!metadata.empty()) {
     header += "\"__metadata__\":{";
-    for (const auto& [key, value] : m_metadata) {
+    for (const auto& [key, value] : metadata) {
       if (!first) header += ',';
       first = false;
       append_json_string(header, key);
@@ -473,7 +474,7 @@ std::vector<std::uint8_t> SafetensorsWriter::serialize() const {
     first = false;
   }
   std::uint64_t offset = 0;
-  for (const Entry& e : m_entries) {
+  for (const SafetensorsEntry& e : entries) {
     if (!first) header += ',';
     first = false;
     append_json_string(header, e.name);
@@ -485,18 +486,29 @@ std::vector<std::uint8_t> SafetensorsWriter::serialize() const {
       header += std::to_string(e.shape[i]);
     }
     header += "],\"data_offsets\":[" + std::to_string(offset) + ',';
-    offset += e.bytes.size();
+    offset += e.bytes;
     header += std::to_string(offset) + "]}";
   }
   header += '}';
   // Pad so the data section starts at an 8-byte-aligned file offset.
   while ((8 + header.size()) % 8 != 0) header += ' ';
-
-  std::vector<std::uint8_t> file;
-  file.reserve(8 + header.size() + offset);
+  std::vector<std::uint8_t> out;
+  out.reserve(8 + header.size());
   const std::uint64_t n = header.size();
-  for (int i = 0; i < 8; ++i) file.push_back(static_cast<std::uint8_t>(n >> (8 * i)));
-  file.insert(file.end(), header.begin(), header.end());
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(n >> (8 * i)));
+  out.insert(out.end(), header.begin(), header.end());
+  return out;
+}
+
+std::vector<std::uint8_t> SafetensorsWriter::serialize() const {
+  std::vector<SafetensorsEntry> entries;
+  std::uint64_t total = 0;
+  for (const Entry& e : m_entries) {
+    entries.push_back({e.name, e.dtype, e.shape, e.bytes.size()});
+    total += e.bytes.size();
+  }
+  std::vector<std::uint8_t> file = safetensors_header(m_metadata, entries);
+  file.reserve(file.size() + total);
   for (const Entry& e : m_entries) file.insert(file.end(), e.bytes.begin(), e.bytes.end());
   return file;
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <numeric>
 #include <set>
@@ -197,102 +198,110 @@ hc::Result<ApplySummary> apply_plan(const ApplyOptions& options, const hc::Plan&
   summary.layers = static_cast<int>(spec.moe_layers().size());
   summary.experts_before = spec.num_experts;
   summary.experts_after = static_cast<int>(plan.layers.begin()->second.keep.size());
-  std::vector<TensorToWrite> out;
-  for (const std::string& name : checkpoint->tensor_names()) {
-    auto info = checkpoint->info(name);
+  // Headers first; each tensor's values are computed when the writer reaches it, so only one
+  // tensor (and the experts merged into it) is held in memory at a time.
+  std::vector<TensorHeader> headers;
+  std::vector<std::function<hc::Result<std::vector<float>>()>> makers;
+  const Checkpoint& ck = *checkpoint;
+  for (const std::string& name : ck.tensor_names()) {
+    const CheckpointTensor info = *ck.info(name);
     std::uint64_t count = 1;
-    for (auto d : info->shape) count *= d;
+    for (auto d : info.shape) count *= d;
     summary.parameters_before += count;
     const bool scale = name.size() > 10 && name.compare(name.size() - 10, 10, "_scale_inv") == 0;
-    if (info->dtype == hc::Dtype::F8_E4M3 || scale) {
+    if (info.dtype == hc::Dtype::F8_E4M3 || scale) {
       return invalid(options.model.string() + ": " + name +
                      ": apply cannot write F8 block-scaled checkpoints yet (decode to BF16 first)");
     }
     const auto it = routed.find(name);
     if (it == routed.end()) {  // untouched: decoded and re-encoded in its own dtype (lossless)
-      auto values = checkpoint->read_f32(name);
-      if (!values.ok()) return values.error();
-      out.push_back({name, info->dtype, info->shape, std::move(*values)});
+      headers.push_back({name, info.dtype, info.shape});
+      makers.push_back([&ck, name]() { return ck.read_f32(name); });
       summary.parameters_after += count;
       continue;
     }
-    const ExpertTensor& where = it->second;
+    const ExpertTensor where = it->second;
     const hc::LayerPlan& lp = plan.layers.at(where.layer);
     const hc::LayerStats* ls = stats ? stats->find_layer(where.layer) : nullptr;
-    auto weight_of = [&](int e) {  // frequency-weighted merge: survivor and what merges into it
+    const LayerSpec& layer_spec = spec.layers[std::size_t(where.layer)];
+    auto weight_of = [ls](int e) {  // frequency-weighted merge: survivor and what merges into it
       return ls ? double(ls->frequency[static_cast<std::size_t>(e)]) : 1.0;
     };
     if (where.expert < 0) {
       // [E, ...] tensor: keep rows in plan order (merged rows for fused weights in merge mode).
-      auto values = checkpoint->read_f32(name);
-      if (!values.ok()) return values.error();
-      const std::size_t row = values->size() / info->shape[0];
+      const bool weight = name == layer_spec.fused_gate_up || name == layer_spec.fused_down;
       const bool mergeable = options.mode == ApplyMode::Merge &&
-                             (name == spec.layers[std::size_t(where.layer)].fused_gate_up ||
-                              name == spec.layers[std::size_t(where.layer)].fused_down ||
-                              name == spec.layers[std::size_t(where.layer)].fused_gate_up_bias ||
-                              name == spec.layers[std::size_t(where.layer)].fused_down_bias);
-      std::vector<float> kept;
-      for (int e : lp.keep) {
-        std::vector<int> members = {e};
-        if (mergeable) {
-          for (const auto& [d, s] : lp.merge_into) if (s == e) members.push_back(d);
-        }
-        double total = 0;
-        for (int m : members) total += weight_of(m);
-        std::vector<double> acc(row, 0.0);
-        for (int m : members) {
-          const double pi = total > 0 ? weight_of(m) / total : 1.0 / double(members.size());
-          for (std::size_t j = 0; j < row; ++j) acc[j] += pi * (*values)[std::size_t(m) * row + j];
-        }
-        const std::size_t at = kept.size();
-        kept.insert(kept.end(), acc.begin(), acc.end());
-        const LayerSpec& layer_spec = spec.layers[std::size_t(where.layer)];
-        const bool weight = name == layer_spec.fused_gate_up || name == layer_spec.fused_down;
-        if (options.wanda > 0.0 && weight) {
-          summary.wanda_zeros += wanda_fused(kept.data() + at, info->shape,
-                                             name == layer_spec.fused_down, spec.layout, *ls, e,
-                                             options.wanda);
-        }
-      }
-      auto shape = info->shape;
+                             (weight || name == layer_spec.fused_gate_up_bias ||
+                              name == layer_spec.fused_down_bias);
+      auto shape = info.shape;
       shape[0] = lp.keep.size();
-      summary.parameters_after += kept.size();
-      out.push_back({name, info->dtype, shape, std::move(kept)});
+      headers.push_back({name, info.dtype, shape});
+      summary.parameters_after += count / info.shape[0] * lp.keep.size();
+      makers.push_back([&, &lp = lp, name, info, weight, mergeable, ls, weight_of,
+                        down = name == layer_spec.fused_down]() -> hc::Result<std::vector<float>> {
+        auto values = ck.read_f32(name);
+        if (!values.ok()) return values.error();
+        const std::size_t row = values->size() / info.shape[0];
+        std::vector<float> kept;
+        kept.reserve(row * lp.keep.size());
+        for (int e : lp.keep) {
+          std::vector<int> members = {e};
+          if (mergeable) {
+            for (const auto& [d, s] : lp.merge_into) if (s == e) members.push_back(d);
+          }
+          double total = 0;
+          for (int m : members) total += weight_of(m);
+          std::vector<double> acc(row, 0.0);
+          for (int m : members) {
+            const double pi = total > 0 ? weight_of(m) / total : 1.0 / double(members.size());
+            for (std::size_t j = 0; j < row; ++j) acc[j] += pi * (*values)[std::size_t(m) * row + j];
+          }
+          const std::size_t at = kept.size();
+          kept.insert(kept.end(), acc.begin(), acc.end());
+          if (options.wanda > 0.0 && weight) {
+            summary.wanda_zeros +=
+                wanda_fused(kept.data() + at, info.shape, down, spec.layout, *ls, e, options.wanda);
+          }
+        }
+        return kept;
+      });
       continue;
     }
     const auto pos = std::find(lp.keep.begin(), lp.keep.end(), where.expert);
     if (pos == lp.keep.end()) continue;  // dropped (merged ones are folded into their survivor)
     const int new_index = static_cast<int>(pos - lp.keep.begin());
-    std::vector<int> members = {where.expert};
-    if (options.mode == ApplyMode::Merge) {
-      for (const auto& [d, s] : lp.merge_into) if (s == where.expert) members.push_back(d);
-    }
-    double total = 0;
-    for (int m : members) total += weight_of(m);
-    const LayerSpec& layer_spec = spec.layers[std::size_t(where.layer)];
-    std::vector<double> acc(count, 0.0);
-    for (int m : members) {
-      const MlpNames& n = layer_spec.experts[std::size_t(m)];
-      const std::string& member_name = where.matrix == 'g' ? n.gate : where.matrix == 'u' ? n.up : n.down;
-      auto values = checkpoint->read_f32(member_name);
-      if (!values.ok()) return values.error();
-      const double pi = total > 0 ? weight_of(m) / total : 1.0 / double(members.size());
-      for (std::size_t j = 0; j < count; ++j) acc[j] += pi * (*values)[j];
-    }
-    std::vector<float> merged(acc.begin(), acc.end());
-    if (options.wanda > 0.0) {
-      const std::size_t rows = info->shape[0], cols = info->shape[1];
-      const float* norm = where.matrix == 'd'
-                              ? ls->inner_sqnorm.data() + std::size_t(where.expert) * cols
-                              : ls->input_sqnorm.data() + std::size_t(where.expert) * cols;
-      summary.wanda_zeros += wanda(merged.data(), rows, cols, cols, 1, norm, options.wanda);
-    }
     const MlpNames& target = layer_spec.experts[std::size_t(new_index)];
     const std::string& new_name =
         where.matrix == 'g' ? target.gate : where.matrix == 'u' ? target.up : target.down;
+    headers.push_back({new_name, info.dtype, info.shape});
     summary.parameters_after += count;
-    out.push_back({new_name, info->dtype, info->shape, std::move(merged)});
+    makers.push_back([&, &lp = lp, &layer_spec = layer_spec, info, where, count, ls, weight_of]() -> hc::Result<std::vector<float>> {
+      std::vector<int> members = {where.expert};
+      if (options.mode == ApplyMode::Merge) {
+        for (const auto& [d, s] : lp.merge_into) if (s == where.expert) members.push_back(d);
+      }
+      double total = 0;
+      for (int m : members) total += weight_of(m);
+      std::vector<double> acc(count, 0.0);
+      for (int m : members) {
+        const MlpNames& n = layer_spec.experts[std::size_t(m)];
+        const std::string& member_name =
+            where.matrix == 'g' ? n.gate : where.matrix == 'u' ? n.up : n.down;
+        auto values = ck.read_f32(member_name);
+        if (!values.ok()) return values.error();
+        const double pi = total > 0 ? weight_of(m) / total : 1.0 / double(members.size());
+        for (std::size_t j = 0; j < count; ++j) acc[j] += pi * (*values)[j];
+      }
+      std::vector<float> merged(acc.begin(), acc.end());
+      if (options.wanda > 0.0) {
+        const std::size_t rows = info.shape[0], cols = info.shape[1];
+        const float* norm = where.matrix == 'd'
+                                ? ls->inner_sqnorm.data() + std::size_t(where.expert) * cols
+                                : ls->input_sqnorm.data() + std::size_t(where.expert) * cols;
+        summary.wanda_zeros += wanda(merged.data(), rows, cols, cols, 1, norm, options.wanda);
+      }
+      return merged;
+    });
   }
 
   nlohmann::json config = checkpoint->config();
@@ -310,8 +319,9 @@ hc::Result<ApplySummary> apply_plan(const ApplyOptions& options, const hc::Plan&
   fs::remove_all(staging, ec);
   CheckpointWriteOptions write_options;
   write_options.shard_bytes = options.shard_bytes;
-  if (auto e = write_checkpoint(staging, config, out, write_options)) {
-    return hc::make_error(hc::ErrorCode::WriteFailed, e->message);
+  if (auto e = write_checkpoint_streamed(
+          staging, config, headers, [&](std::size_t i) { return makers[i](); }, write_options)) {
+    return *e;
   }
   auto fail = [&](const std::string& message) {
     fs::remove_all(staging, ec);

@@ -41,32 +41,37 @@ std::string shard_name(std::size_t i, std::size_t n) {
   return buf;
 }
 
-std::optional<IoError> check_tensors(const std::vector<TensorToWrite>& tensors) {
+hc::Error write_failed(const std::string& message) {
+  return hc::make_error(hc::ErrorCode::WriteFailed, message);
+}
+
+std::optional<hc::Error> check_headers(const std::vector<TensorHeader>& tensors) {
   std::set<std::string> names;
   for (const auto& t : tensors) {
     if (!dtype_encodable(t.dtype)) {
-      return write_error(t.name + ": cannot write dtype " + hc::dtype_name(t.dtype));
+      return write_failed(t.name + ": cannot write dtype " + hc::dtype_name(t.dtype));
     }
-    std::uint64_t count = 1;
-    for (auto d : t.shape) count *= d;
-    if (count != t.values.size()) {
-      return write_error(t.name + ": " + std::to_string(t.values.size()) +
-                         " values for a tensor of " + std::to_string(count) + " elements");
-    }
-    if (!names.insert(t.name).second) return write_error(t.name + ": duplicate tensor name");
+    if (!names.insert(t.name).second) return write_failed(t.name + ": duplicate tensor name");
   }
   return std::nullopt;
 }
 
-// Fills `tmp` with the whole checkpoint.
-std::optional<IoError> write_contents(const fs::path& tmp, const nlohmann::json& config,
-                                      const std::vector<TensorToWrite>& tensors,
-                                      const CheckpointWriteOptions& options) {
+std::uint64_t element_count(const TensorHeader& t) {
+  std::uint64_t count = 1;
+  for (auto d : t.shape) count *= d;
+  return count;
+}
+
+// Fills `tmp` with the whole checkpoint, one tensor's values at a time.
+std::optional<hc::Error> write_contents(const fs::path& tmp, const nlohmann::json& config,
+                                        const std::vector<TensorHeader>& tensors,
+                                        const TensorProducer& produce,
+                                        const CheckpointWriteOptions& options) {
   // Greedy packing in the given order, like huggingface_hub's splitter.
   std::vector<std::vector<std::size_t>> shards(1);
   std::uint64_t used = 0;
   for (std::size_t i = 0; i < tensors.size(); ++i) {
-    const std::uint64_t bytes = tensors[i].values.size() * (hc::dtype_bits(tensors[i].dtype) / 8);
+    const std::uint64_t bytes = element_count(tensors[i]) * (hc::dtype_bits(tensors[i].dtype) / 8);
     if (options.shard_bytes > 0 && used > 0 && used + bytes > options.shard_bytes) {
       shards.emplace_back();
       used = 0;
@@ -79,56 +84,95 @@ std::optional<IoError> write_contents(const fs::path& tmp, const nlohmann::json&
   for (std::size_t s = 0; s < shards.size(); ++s) {
     const std::string name =
         shards.size() == 1 ? "model.safetensors" : shard_name(s, shards.size());
-    hc::SafetensorsWriter writer;
-    writer.set_metadata("format", "pt");
+    std::vector<hc::SafetensorsEntry> entries;
     for (std::size_t i : shards[s]) {
-      const TensorToWrite& t = tensors[i];
-      const auto bytes = encode_f32(t.dtype, t.values);
-      auto added = writer.add_tensor(t.name, t.dtype, t.shape, bytes);
-      if (!added.ok()) return write_error(t.name + ": " + added.error().message);
+      const TensorHeader& t = tensors[i];
+      entries.push_back({t.name, t.dtype, t.shape, element_count(t) * (hc::dtype_bits(t.dtype) / 8)});
+    }
+    const fs::path path = tmp / name;
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    const auto header = hc::safetensors_header({{"format", "pt"}}, entries);
+    out.write(reinterpret_cast<const char*>(header.data()), static_cast<std::streamsize>(header.size()));
+    for (std::size_t i : shards[s]) {
+      const TensorHeader& t = tensors[i];
+      auto values = produce(i);
+      if (!values.ok()) return values.error();
+      if (values->size() != element_count(t)) {
+        return write_failed(t.name + ": " + std::to_string(values->size()) +
+                            " values for a tensor of " + std::to_string(element_count(t)) +
+                            " elements");
+      }
+      const auto bytes = encode_f32(t.dtype, *values);
+      out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+      if (!out) return write_failed(path.string() + ": cannot write");
       weight_map[t.name] = name;
       total += bytes.size();
     }
-    const auto file = writer.serialize();
-    if (auto err = write_bytes(tmp / name, file.data(), file.size())) return err;
+    out.flush();
+    if (!out) return write_failed(path.string() + ": cannot write");
   }
   if (shards.size() > 1) {
     const nlohmann::json index = {{"metadata", {{"total_size", total}}},
                                   {"weight_map", weight_map}};
-    if (auto err = write_text(tmp / "model.safetensors.index.json", pretty(index))) return err;
+    if (auto err = write_text(tmp / "model.safetensors.index.json", pretty(index))) {
+      return write_failed(err->message);
+    }
   }
-  if (auto err = write_text(tmp / "config.json", pretty(config))) return err;
+  if (auto err = write_text(tmp / "config.json", pretty(config))) return write_failed(err->message);
   if (options.tokenizer_json) {
-    if (auto err = write_text(tmp / "tokenizer.json", *options.tokenizer_json)) return err;
+    if (auto err = write_text(tmp / "tokenizer.json", *options.tokenizer_json)) {
+      return write_failed(err->message);
+    }
   }
   return std::nullopt;
 }
 
 }  // namespace
 
-std::optional<IoError> write_checkpoint(const fs::path& dir, const nlohmann::json& config,
-                                        const std::vector<TensorToWrite>& tensors,
-                                        const CheckpointWriteOptions& options) {
-  if (auto err = check_tensors(tensors)) return err;
+std::optional<hc::Error> write_checkpoint_streamed(const fs::path& dir, const nlohmann::json& config,
+                                                   const std::vector<TensorHeader>& tensors,
+                                                   const TensorProducer& produce,
+                                                   const CheckpointWriteOptions& options) {
+  if (auto err = check_headers(tensors)) return err;
   std::error_code ec;
   if (fs::exists(dir, ec) && !(fs::is_directory(dir, ec) && fs::is_empty(dir, ec))) {
-    return write_error(dir.string() + ": already exists and is not an empty directory");
+    return write_failed(dir.string() + ": already exists and is not an empty directory");
   }
   fs::path target = dir;
   if (target.filename().empty()) target = target.parent_path();  // "out/" -> "out"
   const fs::path tmp = target.string() + ".tmp." + std::to_string(::getpid());
   fs::remove_all(tmp, ec);
   if (!fs::create_directories(tmp, ec)) {
-    return write_error(tmp.string() + ": cannot create directory: " + ec.message());
+    return write_failed(tmp.string() + ": cannot create directory: " + ec.message());
   }
-  auto err = write_contents(tmp, config, tensors, options);
+  auto err = write_contents(tmp, config, tensors, produce, options);
   if (!err) {
     if (fs::exists(target, ec)) fs::remove(target, ec);  // known to be an empty directory
     fs::rename(tmp, target, ec);
-    if (ec) err = write_error(target.string() + ": cannot rename into place: " + ec.message());
+    if (ec) err = write_failed(target.string() + ": cannot rename into place: " + ec.message());
   }
   if (err) fs::remove_all(tmp, ec);
   return err;
+}
+
+std::optional<IoError> write_checkpoint(const fs::path& dir, const nlohmann::json& config,
+                                        const std::vector<TensorToWrite>& tensors,
+                                        const CheckpointWriteOptions& options) {
+  std::vector<TensorHeader> headers;
+  for (const auto& t : tensors) {
+    headers.push_back({t.name, t.dtype, t.shape});
+    std::uint64_t count = 1;
+    for (auto d : t.shape) count *= d;
+    if (count != t.values.size()) {
+      return write_error(t.name + ": " + std::to_string(t.values.size()) +
+                         " values for a tensor of " + std::to_string(count) + " elements");
+    }
+  }
+  auto err = write_checkpoint_streamed(
+      dir, config, headers,
+      [&](std::size_t i) -> hc::Result<std::vector<float>> { return tensors[i].values; }, options);
+  if (err) return write_error(err->message);
+  return std::nullopt;
 }
 
 }  // namespace hc::native

@@ -54,6 +54,19 @@ struct SafetensorsView {
 // with a message describing the problem (the caller prefixes the file name).
 Result<SafetensorsView> parse_safetensors(std::span<const std::uint8_t> file);
 
+// One tensor of a file whose data is written elsewhere (streamed): its header entry.
+struct SafetensorsEntry {
+  std::string name;
+  Dtype dtype = Dtype::F32;
+  std::vector<std::uint64_t> shape;
+  std::uint64_t bytes = 0;
+};
+// The file's first bytes: 8-byte little-endian length and the JSON header (metadata, then the
+// entries with back-to-back data offsets in the given order), padded with spaces so the data
+// section starts 8-byte aligned. The tensors' bytes follow in the same order.
+std::vector<std::uint8_t> safetensors_header(const std::map<std::string, std::string>& metadata,
+                                             const std::vector<SafetensorsEntry>& entries);
+
 // Builds a safetensors file in memory. Tensors are packed back to back in insertion order;
 // the header is padded with spaces so the data section starts 8-byte aligned.
 class SafetensorsWriter {

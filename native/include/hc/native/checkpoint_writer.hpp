@@ -4,12 +4,14 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "hc/native/file_io.hpp"
+#include "hc/result.hpp"
 #include "hc/safetensors.hpp"
 
 namespace hc::native {
@@ -36,5 +38,24 @@ std::optional<IoError> write_checkpoint(const std::filesystem::path& dir,
                                         const nlohmann::json& config,
                                         const std::vector<TensorToWrite>& tensors,
                                         const CheckpointWriteOptions& options = {});
+
+// A tensor of a streamed write: its values are produced only when its turn comes.
+struct TensorHeader {
+  std::string name;
+  hc::Dtype dtype = hc::Dtype::F32;
+  std::vector<std::uint64_t> shape;
+};
+// Returns tensor `index`'s prod(shape) values (row-major).
+using TensorProducer = std::function<hc::Result<std::vector<float>>(std::size_t index)>;
+
+// As write_checkpoint, but only one tensor's values exist at a time: `produce(i)` is called
+// once per tensor, in order, and its values are encoded straight into the shard file. A
+// producer error aborts the write and is returned unchanged; write problems are WriteFailed.
+// Nothing is left behind on failure.
+std::optional<hc::Error> write_checkpoint_streamed(const std::filesystem::path& dir,
+                                                   const nlohmann::json& config,
+                                                   const std::vector<TensorHeader>& tensors,
+                                                   const TensorProducer& produce,
+                                                   const CheckpointWriteOptions& options = {});
 
 }  // namespace hc::native
