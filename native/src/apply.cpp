@@ -305,14 +305,14 @@ hc::Result<ApplySummary> apply_plan(const ApplyOptions& options, const hc::Plan&
   fs::path target = options.out;
   if (target.filename().empty()) target = target.parent_path();
   const fs::path staging = target.string() + ".staging." + std::to_string(::getpid());
-  fs::remove_all(staging, ec);
+  remove_tree(staging, ec);
   CheckpointWriteOptions write_options;
   write_options.shard_bytes = options.shard_bytes;
   if (auto e = write_checkpoint(staging, config, out, write_options)) {
     return hc::make_error(hc::ErrorCode::WriteFailed, e->message);
   }
   auto fail = [&](const std::string& message) {
-    fs::remove_all(staging, ec);
+    remove_tree(staging, ec);
     return hc::make_error(hc::ErrorCode::WriteFailed, message);
   };
   // Tokenizer and every other non-weight file, copied as they are.

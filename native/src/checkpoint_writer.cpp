@@ -8,6 +8,7 @@
 #include <set>
 
 #include "hc/native/dtype_convert.hpp"
+#include "hc/native/file_io.hpp"
 
 namespace hc::native {
 namespace fs = std::filesystem;
@@ -117,7 +118,7 @@ std::optional<IoError> write_checkpoint(const fs::path& dir, const nlohmann::jso
   fs::path target = dir;
   if (target.filename().empty()) target = target.parent_path();  // "out/" -> "out"
   const fs::path tmp = target.string() + ".tmp." + std::to_string(::getpid());
-  fs::remove_all(tmp, ec);
+  remove_tree(tmp, ec);
   if (!fs::create_directories(tmp, ec)) {
     return write_error(tmp.string() + ": cannot create directory: " + ec.message());
   }
@@ -127,7 +128,7 @@ std::optional<IoError> write_checkpoint(const fs::path& dir, const nlohmann::jso
     fs::rename(tmp, target, ec);
     if (ec) err = write_error(target.string() + ": cannot rename into place: " + ec.message());
   }
-  if (err) fs::remove_all(tmp, ec);
+  if (err) remove_tree(tmp, ec);
   return err;
 }
 
