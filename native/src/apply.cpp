@@ -95,7 +95,8 @@ hc::Status check_plan(const hc::Plan& plan, const MoeModelSpec& spec) {
     if (spec.topk_group * per_group < spec.top_k) {
       return invalid("plan: keeps " + std::to_string(keep_count) + " experts per layer, " +
                      std::to_string(per_group) + " per group: the topk_group " +
-                     std::to_string(spec.topk_group) + " groups routing picks from hold fewer than top-k " +
+                     std::to_string(spec.topk_group) +
+                     " groups routing picks from hold fewer than top-k " +
                      std::to_string(spec.top_k));
     }
   }

@@ -121,7 +121,7 @@ BOOST_AUTO_TEST_CASE(remove_tree_removes_contents_not_link_targets) {
   BOOST_CHECK(!ec);
   BOOST_CHECK(!fs::exists(tree));
   BOOST_CHECK(fs::exists(dir.root / "outside" / "keep.txt"));  // the link, not its target
-  remove_tree(tree, ec);  // missing: no error
+  remove_tree(tree, ec);                                       // missing: no error
   BOOST_CHECK(!ec);
   std::ofstream(dir.root / "plain.txt") << "w";  // a plain file is removed too
   remove_tree(dir.root / "plain.txt", ec);

@@ -2,7 +2,7 @@
 """Loads checkpoints written by `hodgecover apply` with Hugging Face transformers
 (AutoModelForCausalLM.from_pretrained, float32, CPU, eager attention) and records their logits,
 for the CPU test that compares them with the native forward of the same checkpoint
-(tests/native/torch/test_hf_parity.cpp, suite hf_parity_applied).
+(tests/native/torch/test_hf_parity.cpp, the applied_* cases of suite hf_parity).
 
     python3 make_applied_fixtures.py FIXTURES APPLIED OUT
 

@@ -1,15 +1,15 @@
 // Parity with Hugging Face transformers on CPU: tiny random checkpoints written by
 // transformers' save_pretrained (tests/golden/hf, made by make_hf_fixtures.py on the GPU
 // machine with transformers 5.17 / torch 2.11) and the logits transformers computed for them.
+// DeepSeek-V2 uses group_limited_greedy routing (transformers 5.17 runs it; no fallback needed).
 // Applied cases: `apply` runs here on a fixture with a committed plan (and statistics file for
 // merge + Wanda); transformers loaded the same output with from_pretrained and recorded its
 // logits (tests/golden/hf/applied, make_applied_fixtures.py). For pruned checkpoints the
 // logits must also equal transformers' logits of the ORIGINAL model with the dropped experts'
 // router logits masked to -inf.
-#include <boost/test/unit_test.hpp>
-
 #include <ATen/ATen.h>
 
+#include <boost/test/unit_test.hpp>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -61,7 +61,8 @@ std::string slurp(const fs::path& path) {
 }
 
 // Our logits against transformers' (.npy), within the parity tolerance.
-void compare_logits(const std::string& label, const at::Tensor& ours, const fs::path& reference_path) {
+void compare_logits(const std::string& label, const at::Tensor& ours,
+                    const fs::path& reference_path) {
   const at::Tensor reference = load_logits(reference_path);
   BOOST_REQUIRE(ours.sizes() == reference.sizes());
   const double max_diff = (ours.cpu() - reference).abs().max().item<double>();
@@ -71,7 +72,8 @@ void compare_logits(const std::string& label, const at::Tensor& ours, const fs::
   BOOST_TEST(max_diff <= 1e-4 * std::max(1.0, scale), label << ": max |diff| " << max_diff);
 }
 
-at::Tensor our_logits(const std::string& label, const fs::path& model_dir, const fs::path& ids_path) {
+at::Tensor our_logits(const std::string& label, const fs::path& model_dir,
+                      const fs::path& ids_path) {
   auto ids = hc::native::load_token_ids(ids_path);
   BOOST_REQUIRE_MESSAGE(ids.ok(), (ids.ok() ? "" : ids.error().message));
   auto model = hc::native::ForwardModel::open(model_dir);
@@ -97,8 +99,9 @@ void check_applied(const std::string& family, const std::string& variant,
   std::optional<hc::StatsFile> stats;
   if (fs::exists(golden / "stats.hcstats")) {
     const std::string bytes = slurp(golden / "stats.hcstats");
-    auto read = hc::read_stats(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()),
-                               (golden / "stats.hcstats").string());
+    auto read =
+        hc::read_stats(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()),
+                       (golden / "stats.hcstats").string());
     BOOST_REQUIRE_MESSAGE(read.ok(), label << ": " << (read.ok() ? "" : read.error().message));
     stats = std::move(read).value();
   }
@@ -109,7 +112,8 @@ void check_applied(const std::string& family, const std::string& variant,
   options.mode = mode;
   options.wanda = wanda;
   auto applied = hc::native::apply_plan(options, *plan, stats ? &*stats : nullptr);
-  BOOST_REQUIRE_MESSAGE(applied.ok(), label << ": " << (applied.ok() ? "" : applied.error().message));
+  BOOST_REQUIRE_MESSAGE(applied.ok(),
+                        label << ": " << (applied.ok() ? "" : applied.error().message));
   BOOST_REQUIRE_LT(applied->experts_after, applied->experts_before);
   if (wanda > 0) BOOST_REQUIRE_GT(applied->wanda_zeros, 0u);
 
@@ -121,7 +125,8 @@ void check_applied(const std::string& family, const std::string& variant,
   }
   // The reduction changed the model (the comparison above is not the original's logits again).
   const at::Tensor original = load_logits(kGolden / family / "logits.npy");
-  BOOST_TEST((ours - original).abs().max().item<double>() > 1e-3, label << ": logits unchanged by apply");
+  BOOST_TEST((ours - original).abs().max().item<double>() > 1e-3,
+             label << ": logits unchanged by apply");
 }
 
 }  // namespace
@@ -132,33 +137,55 @@ BOOST_AUTO_TEST_CASE(mixtral) { check_family("mixtral"); }
 BOOST_AUTO_TEST_CASE(qwen2_moe) { check_family("qwen2_moe"); }
 BOOST_AUTO_TEST_CASE(qwen3_moe) { check_family("qwen3_moe"); }
 BOOST_AUTO_TEST_CASE(olmoe) { check_family("olmoe"); }
-BOOST_AUTO_TEST_CASE(deepseek_v2) { check_family("deepseek_v2"); }
-BOOST_AUTO_TEST_CASE(deepseek_v3) { check_family("deepseek_v3"); }
-BOOST_AUTO_TEST_CASE(deepseek_v3_yarn) { check_family("deepseek_v3_yarn"); }
-BOOST_AUTO_TEST_CASE(gpt_oss) { check_family("gpt_oss"); }
-BOOST_AUTO_TEST_CASE(gpt_oss_yarn) { check_family("gpt_oss_yarn"); }
+BOOST_AUTO_TEST_CASE(deepseek_v2) {
+  check_family("deepseek_v2");
+}
+BOOST_AUTO_TEST_CASE(deepseek_v3) {
+  check_family("deepseek_v3");
+}
+BOOST_AUTO_TEST_CASE(deepseek_v3_yarn) {
+  check_family("deepseek_v3_yarn");
+}
+BOOST_AUTO_TEST_CASE(gpt_oss) {
+  check_family("gpt_oss");
+}
+BOOST_AUTO_TEST_CASE(gpt_oss_yarn) {
+  check_family("gpt_oss_yarn");
+}
 
 // `apply` output loaded by transformers' from_pretrained: prune (6 of 8 kept, by frequency)
 // and merge + Wanda 0.5 (4 of 8 kept, HodgeCover plan, frequency-weighted merge).
 using hc::native::ApplyMode;
-BOOST_AUTO_TEST_CASE(applied_mixtral_prune) { check_applied("mixtral", "prune", ApplyMode::Prune, 0.0); }
+BOOST_AUTO_TEST_CASE(applied_mixtral_prune) {
+  check_applied("mixtral", "prune", ApplyMode::Prune, 0.0);
+}
 BOOST_AUTO_TEST_CASE(applied_mixtral_merge_wanda) {
   check_applied("mixtral", "merge_wanda", ApplyMode::Merge, 0.5);
 }
-BOOST_AUTO_TEST_CASE(applied_qwen2_moe_prune) { check_applied("qwen2_moe", "prune", ApplyMode::Prune, 0.0); }
+BOOST_AUTO_TEST_CASE(applied_qwen2_moe_prune) {
+  check_applied("qwen2_moe", "prune", ApplyMode::Prune, 0.0);
+}
 BOOST_AUTO_TEST_CASE(applied_qwen2_moe_merge_wanda) {
   check_applied("qwen2_moe", "merge_wanda", ApplyMode::Merge, 0.5);
 }
-BOOST_AUTO_TEST_CASE(applied_qwen3_moe_prune) { check_applied("qwen3_moe", "prune", ApplyMode::Prune, 0.0); }
+BOOST_AUTO_TEST_CASE(applied_qwen3_moe_prune) {
+  check_applied("qwen3_moe", "prune", ApplyMode::Prune, 0.0);
+}
 BOOST_AUTO_TEST_CASE(applied_qwen3_moe_merge_wanda) {
   check_applied("qwen3_moe", "merge_wanda", ApplyMode::Merge, 0.5);
 }
-BOOST_AUTO_TEST_CASE(applied_olmoe_prune) { check_applied("olmoe", "prune", ApplyMode::Prune, 0.0); }
+BOOST_AUTO_TEST_CASE(applied_olmoe_prune) {
+  check_applied("olmoe", "prune", ApplyMode::Prune, 0.0);
+}
 BOOST_AUTO_TEST_CASE(applied_olmoe_merge_wanda) {
   check_applied("olmoe", "merge_wanda", ApplyMode::Merge, 0.5);
 }
 // gpt-oss: fused experts with router bias; Wanda is per-expert only, so plain merge.
-BOOST_AUTO_TEST_CASE(applied_gpt_oss_prune) { check_applied("gpt_oss", "prune", ApplyMode::Prune, 0.0); }
-BOOST_AUTO_TEST_CASE(applied_gpt_oss_merge) { check_applied("gpt_oss", "merge", ApplyMode::Merge, 0.0); }
+BOOST_AUTO_TEST_CASE(applied_gpt_oss_prune) {
+  check_applied("gpt_oss", "prune", ApplyMode::Prune, 0.0);
+}
+BOOST_AUTO_TEST_CASE(applied_gpt_oss_merge) {
+  check_applied("gpt_oss", "merge", ApplyMode::Merge, 0.0);
+}
 
 BOOST_AUTO_TEST_SUITE_END()
