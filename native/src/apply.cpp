@@ -82,6 +82,25 @@ hc::Status check_plan(const hc::Plan& plan, const MoeModelSpec& spec) {
                    " does not divide (grouped routing splits experts into equal groups); choose "
                    "a multiple of " + std::to_string(spec.n_group));
   }
+  if (spec.n_group > 1) {
+    // The written config must still load (family_deepseek.cpp's checks, which mirror what
+    // transformers' grouped routers need): noaux_tc ranks groups by their top-2 scores, and the
+    // topk_group chosen groups must hold at least top-k experts.
+    const int per_group = static_cast<int>(keep_count) / spec.n_group;
+    if (spec.routing == RoutingKind::NoauxTc && per_group < 2) {
+      return invalid("plan: keeps " + std::to_string(keep_count) + " experts per layer, " +
+                     std::to_string(per_group) + " per group of n_group " +
+                     std::to_string(spec.n_group) +
+                     "; noaux_tc routing needs at least 2 experts per group");
+    }
+    if (spec.topk_group * per_group < spec.top_k) {
+      return invalid("plan: keeps " + std::to_string(keep_count) + " experts per layer, " +
+                     std::to_string(per_group) + " per group: the topk_group " +
+                     std::to_string(spec.topk_group) +
+                     " groups routing picks from hold fewer than top-k " +
+                     std::to_string(spec.top_k));
+    }
+  }
   if (static_cast<int>(keep_count) < spec.top_k) {
     return invalid("plan: keeps " + std::to_string(keep_count) + " experts per layer, fewer than top-k " +
                    std::to_string(spec.top_k));
@@ -316,7 +335,7 @@ hc::Result<ApplySummary> apply_plan(const ApplyOptions& options, const hc::Plan&
   fs::path target = options.out;
   if (target.filename().empty()) target = target.parent_path();
   const fs::path staging = target.string() + ".staging." + std::to_string(::getpid());
-  fs::remove_all(staging, ec);
+  remove_tree(staging, ec);
   CheckpointWriteOptions write_options;
   write_options.shard_bytes = options.shard_bytes;
   if (auto e = write_checkpoint_streamed(
@@ -324,7 +343,7 @@ hc::Result<ApplySummary> apply_plan(const ApplyOptions& options, const hc::Plan&
     return *e;
   }
   auto fail = [&](const std::string& message) {
-    fs::remove_all(staging, ec);
+    remove_tree(staging, ec);
     return hc::make_error(hc::ErrorCode::WriteFailed, message);
   };
   // Tokenizer and every other non-weight file, copied as they are.

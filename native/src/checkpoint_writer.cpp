@@ -8,6 +8,7 @@
 #include <set>
 
 #include "hc/native/dtype_convert.hpp"
+#include "hc/native/file_io.hpp"
 
 namespace hc::native {
 namespace fs = std::filesystem;
@@ -141,7 +142,7 @@ std::optional<hc::Error> write_checkpoint_streamed(const fs::path& dir, const nl
   fs::path target = dir;
   if (target.filename().empty()) target = target.parent_path();  // "out/" -> "out"
   const fs::path tmp = target.string() + ".tmp." + std::to_string(::getpid());
-  fs::remove_all(tmp, ec);
+  remove_tree(tmp, ec);
   if (!fs::create_directories(tmp, ec)) {
     return write_failed(tmp.string() + ": cannot create directory: " + ec.message());
   }
@@ -151,7 +152,7 @@ std::optional<hc::Error> write_checkpoint_streamed(const fs::path& dir, const nl
     fs::rename(tmp, target, ec);
     if (ec) err = write_failed(target.string() + ": cannot rename into place: " + ec.message());
   }
-  if (err) fs::remove_all(tmp, ec);
+  if (err) remove_tree(tmp, ec);
   return err;
 }
 

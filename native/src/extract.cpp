@@ -182,7 +182,7 @@ hc::Result<ExtractSummary> run_extract(const ExtractOptions& options,
       finished.emplace(layer, std::move(stats->layers[0]));
     }
   } else {
-    fs::remove_all(partial, ec);
+    remove_tree(partial, ec);
   }
   const std::size_t resumed = finished.size();
 
@@ -322,7 +322,7 @@ hc::Result<ExtractSummary> run_extract(const ExtractOptions& options,
   if (auto e = write_file_atomic(options.out, *bytes)) {
     return error(hc::ErrorCode::WriteFailed, e->message);
   }
-  fs::remove_all(partial, ec);
+  remove_tree(partial, ec);
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;
 }

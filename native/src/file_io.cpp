@@ -2,6 +2,7 @@
 #include "hc/native/file_io.hpp"
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -188,6 +189,27 @@ std::optional<IoError> write_file_atomic(const std::filesystem::path& path,
 std::optional<IoError> write_text_atomic(const std::filesystem::path& path, std::string_view text) {
   const auto* data = reinterpret_cast<const std::uint8_t*>(text.data());
   return write_file_atomic(path, std::span<const std::uint8_t>(data, text.size()));
+}
+
+namespace {
+
+int remove_entry(const char* path, const struct stat*, int, struct FTW*) {
+  return ::remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+}  // namespace
+
+void remove_tree(const std::filesystem::path& path, std::error_code& ec) {
+  ec.clear();
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) ec.assign(errno, std::generic_category());
+    return;
+  }
+  // Depth first (contents before their directory), physical (links removed, not followed).
+  if (::nftw(path.c_str(), remove_entry, 32, FTW_DEPTH | FTW_PHYS) != 0) {
+    ec.assign(errno != 0 ? errno : EIO, std::generic_category());
+  }
 }
 
 }  // namespace hc::native

@@ -107,4 +107,26 @@ BOOST_AUTO_TEST_CASE(stale_temporary_is_replaced) {
   BOOST_CHECK(!fs::exists(temp));
 }
 
+BOOST_AUTO_TEST_CASE(remove_tree_removes_contents_not_link_targets) {
+  TempDir dir;
+  const fs::path tree = dir.root / "tree";
+  fs::create_directories(tree / "a" / "b");
+  std::ofstream(tree / "f.bin") << "x";
+  std::ofstream(tree / "a" / "b" / "g.bin") << "y";
+  fs::create_directories(dir.root / "outside");
+  std::ofstream(dir.root / "outside" / "keep.txt") << "z";
+  fs::create_directory_symlink(dir.root / "outside", tree / "a" / "link");
+  std::error_code ec;
+  remove_tree(tree, ec);
+  BOOST_CHECK(!ec);
+  BOOST_CHECK(!fs::exists(tree));
+  BOOST_CHECK(fs::exists(dir.root / "outside" / "keep.txt"));  // the link, not its target
+  remove_tree(tree, ec);                                       // missing: no error
+  BOOST_CHECK(!ec);
+  std::ofstream(dir.root / "plain.txt") << "w";  // a plain file is removed too
+  remove_tree(dir.root / "plain.txt", ec);
+  BOOST_CHECK(!ec);
+  BOOST_CHECK(!fs::exists(dir.root / "plain.txt"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -300,9 +300,30 @@ BOOST_FIXTURE_TEST_CASE(bad_plans_exit_3_and_leave_nothing, ApplyCli) {
   const RunResult g = run("apply --model ds --plan g.json --out out");
   BOOST_CHECK_EQUAL(g.code, 3);
   BOOST_CHECK_MESSAGE(contains(g.err, "n_group"), g.err);
+  // 4 of 8 in 4 groups leaves one expert per group: noaux_tc ranks groups by their top-2
+  // scores, so the written checkpoint would not load (here or in transformers).
   hc::test::spit(work / "g4.json", plan_text({{1, {0, 2, 4, 6}}}));
-  ok("apply --model ds --plan g4.json --out ds4");
+  const RunResult g4 = run("apply --model ds --plan g4.json --out ds4");
+  BOOST_CHECK_EQUAL(g4.code, 3);
+  BOOST_CHECK_MESSAGE(contains(g4.err, "at least 2 experts per group"), g4.err);
+  BOOST_CHECK(!fs::exists(work / "ds4"));
+  // Two groups of two (top-1 group) cannot supply top-3.
+  s.n_group = 2;
+  s.topk_group = 1;
+  s.top_k = 3;
+  BOOST_REQUIRE(!write_random_checkpoint(work / "ds2", Family::DeepseekV3, s, 3));
+  hc::test::spit(work / "g2.json", plan_text({{1, {0, 1, 4, 5}}}));
+  const RunResult g2 = run("apply --model ds2 --plan g2.json --out ds2x");
+  BOOST_CHECK_EQUAL(g2.code, 3);
+  BOOST_CHECK_MESSAGE(contains(g2.err, "fewer than top-k 3"), g2.err);
+  // Top-2 over two groups of two: valid, and the result loads and runs.
+  s.top_k = 2;
+  BOOST_REQUIRE(!write_random_checkpoint(work / "ds3", Family::DeepseekV3, s, 3));
+  ok("apply --model ds3 --plan g2.json --out ds4");
   BOOST_CHECK_EQUAL(open_checkpoint(work / "ds4")->config()["n_routed_experts"], 4);
+  auto reduced = ForwardModel::open(work / "ds4");
+  BOOST_REQUIRE_MESSAGE(reduced.ok(), why(reduced));
+  BOOST_CHECK(reduced->logits({1, 5, 9, 17}).ok());
   for (const auto& entry : fs::directory_iterator(work)) {
     BOOST_CHECK_MESSAGE(!contains(entry.path().filename().string(), ".staging."),
                         "staging directory left behind: " << entry.path());

@@ -38,4 +38,11 @@ std::optional<IoError> write_text_atomic(const std::filesystem::path& path, std:
 // The temporary name write_file_atomic uses for `path` in this process.
 std::filesystem::path temp_path_for(const std::filesystem::path& path);
 
+// Removes `path` and everything under it, like std::filesystem::remove_all(path, ec) (a missing
+// path is no error; symbolic links are removed, not followed), but through POSIX nftw: LibTorch
+// from pip (manylinux wheels) exports its own std::filesystem::remove_all, which the dynamic
+// linker binds ahead of libstdc++'s and which crashes on a non-empty directory (seen with
+// torch 2.11 on Ubuntu 24.04: `extract` died in its final cleanup).
+void remove_tree(const std::filesystem::path& path, std::error_code& ec);
+
 }  // namespace hc::native
