@@ -42,7 +42,7 @@ class StagingDir {
   ~StagingDir() {
     if (m_path.empty()) return;
     std::error_code ec;
-    fs::remove_all(m_path, ec);
+    remove_tree(m_path, ec);
   }
   const fs::path& path() const { return m_path; }
   void release() { m_path.clear(); }
@@ -226,7 +226,7 @@ hc::Result<CompareReport> run_comparison(const CompareOptions& options,
           }
           if (drop) {
             CompareRow& dropped = report.rows[*drop];
-            fs::remove_all(root / dropped.checkpoint, ec);
+            remove_tree(root / dropped.checkpoint, ec);
             dropped.checkpoint.clear();
           }
         }

@@ -15,6 +15,7 @@
 #include "hc/native/demo.hpp"
 #include "hc/native/device.hpp"
 #include "hc/native/extract.hpp"
+#include "hc/native/file_io.hpp"
 #include "hc/native/model_spec.hpp"
 
 #ifndef HC_BUNDLED_MODELS_DIR
@@ -51,7 +52,7 @@ struct ScratchDir {
   ~ScratchDir() {
     if (path.empty()) return;
     std::error_code ec;
-    fs::remove_all(path, ec);
+    remove_tree(path, ec);
   }
 };
 
@@ -215,7 +216,7 @@ int run_model_demo(const ModelDemoArgs& args) {
   std::error_code ec;
   fs::rename(stats_path, compare.out / stats_path.filename(), ec);
   if (ec) fail(kExitRuntime, (compare.out / stats_path.filename()).string() + ": " + ec.message());
-  if (fs::exists(out, ec)) fs::remove_all(out, ec);
+  if (fs::exists(out, ec)) remove_tree(out, ec);
   if (ec) fail(kExitRuntime, out.string() + ": cannot remove the previous demo output: " + ec.message());
   fs::rename(compare.out, out, ec);
   if (ec) fail(kExitRuntime, out.string() + ": " + ec.message());
