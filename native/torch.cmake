@@ -1,5 +1,5 @@
-# LibTorch forward pass (hc_native_torch) and its test suites native.forward,
-# native.forward_families and native.hf_parity. Included from
+# LibTorch forward pass and trainer (hc_native_torch) and their test suites native.forward,
+# native.forward_families, native.hf_parity, native.train, ... Included from
 # native/CMakeLists.txt; needs find_package(Torch) to succeed (LibTorch 1.13+ or 2.x).
 find_package(Torch REQUIRED)  # already found by native/CMakeLists.txt
 
@@ -15,6 +15,8 @@ add_library(hc_native_torch STATIC
   ${CMAKE_CURRENT_LIST_DIR}/src/barriers.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/extract.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/cmd_extract.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/train_model.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/cmd_train.cpp
 )
 target_include_directories(hc_native_torch PUBLIC ${CMAKE_CURRENT_LIST_DIR}/include)
 target_link_libraries(hc_native_torch PUBLIC hc_native ${TORCH_LIBRARIES})
@@ -31,7 +33,8 @@ if(HC_BUILD_TESTS AND NOT EMSCRIPTEN)
                  ${_hc_torch_tests}/torch/test_hf_parity.cpp ${_hc_torch_tests}/torch/test_eval.cpp
                  ${_hc_torch_tests}/torch/test_extract.cpp
                  ${_hc_torch_tests}/torch/test_forward_families.cpp
-                 ${_hc_torch_tests}/torch/test_apply.cpp)
+                 ${_hc_torch_tests}/torch/test_apply.cpp
+                 ${_hc_torch_tests}/torch/test_train.cpp)
   target_compile_definitions(test_forward PRIVATE
                              HC_GOLDEN_DIR="${CMAKE_CURRENT_LIST_DIR}/../tests/golden"
                              HC_CLI_PATH="$<TARGET_FILE:hodgecover>")
@@ -51,6 +54,8 @@ if(HC_BUILD_TESTS AND NOT EMSCRIPTEN)
   add_test(NAME native.forward_families
            COMMAND test_forward --run_test=forward_families --log_level=message)
   set_tests_properties(native.forward_families PROPERTIES LABELS native)
+  add_test(NAME native.train COMMAND test_forward --run_test=train --log_level=message)
+  set_tests_properties(native.train PROPERTIES LABELS native)
 endif()
 
 # Eval throughput and streaming-memory benchmark (source in bench/).

@@ -31,6 +31,7 @@ Command add_apply_command(CLI::App& root);
 // Implemented by the LibTorch build (SPEC §6, §7); main registers them when HC_HAVE_TORCH.
 Command add_eval_command(CLI::App& root);
 Command add_extract_command(CLI::App& root);
+Command add_train_command(CLI::App& root);  // cmd_train.cpp
 
 // Readable per-layer decomposition table (shared by decompose and demo).
 void print_decomposition_table(std::ostream& out, const std::vector<hc::LayerAnalysis>& analyses);
