@@ -35,7 +35,9 @@ train() {  # $1 = name, then hodgecover train options
   "$hc" train --tokenizer "$work/tokenizer.json" --text "$work/train.txt" \
     --heldout "$root/models/data/heldout.txt" --out "$work/$name" --threads "$threads" \
     --report "$work/$name.report.json" "$@"
-  cp "$work/$name.report.json" "$work/$name/training_report.json"
+  # The report names the model by its place in the repository, not the scratch directory.
+  python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); r["model"] = sys.argv[2]; print(json.dumps(r, indent=2))' \
+    "$work/$name.report.json" "models/$name" >"$work/$name/training_report.json"
   rm -rf "$root/models/$name"
   mv "$work/$name" "$root/models/$name"
 }
