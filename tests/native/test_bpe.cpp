@@ -46,7 +46,7 @@ BOOST_AUTO_TEST_CASE(learns_frequent_pairs_first) {
   // Deterministic: the same text gives the same merges.
   const auto again = hc::native::train_bpe(sample_text(), options);
   BOOST_REQUIRE(again.ok());
-  BOOST_TEST(again->merges == vocab->merges);
+  BOOST_TEST((again->merges == vocab->merges));
 }
 
 BOOST_AUTO_TEST_CASE(tokenizer_json_loads_and_round_trips) {
@@ -56,9 +56,11 @@ BOOST_AUTO_TEST_CASE(tokenizer_json_loads_and_round_trips) {
   BOOST_REQUIRE(vocab.ok());
   const auto tokenizer = Tokenizer::from_json(hc::native::bpe_tokenizer_json(*vocab));
   BOOST_REQUIRE_MESSAGE(tokenizer.ok(), (tokenizer.ok() ? "" : tokenizer.error().message));
-  BOOST_TEST(tokenizer->vocab_size() == 320u);
+  // This small text runs out of pairs seen twice before 320 ids.
+  BOOST_TEST(vocab->tokens.size() < 320u);
+  BOOST_TEST(tokenizer->vocab_size() == vocab->tokens.size());
   BOOST_TEST(tokenizer->byte_level());
-  BOOST_TEST(*tokenizer->token_to_id("<|endoftext|>") == 319);
+  BOOST_TEST(*tokenizer->token_to_id("<|endoftext|>") == int(vocab->tokens.size()) - 1);
 
   const std::string text = sample_text() + "unseen words: zyxwvut QQQ\n";
   const auto ids = tokenizer->encode(text);
@@ -81,7 +83,8 @@ BOOST_AUTO_TEST_CASE(stops_when_pairs_run_out) {
   BOOST_REQUIRE(tokenizer.ok());
   const auto ids = tokenizer->encode("abab abab");
   BOOST_REQUIRE(ids.ok());
-  BOOST_TEST(ids->size() == 2u);  // "abab" and "Ġabab"
+  // Merges "ab", then "abab" (seen twice); "Ġ" + "abab" is seen once: "abab", "Ġ", "abab".
+  BOOST_TEST(ids->size() == 3u);
 }
 
 BOOST_AUTO_TEST_CASE(bad_options) {
@@ -89,7 +92,7 @@ BOOST_AUTO_TEST_CASE(bad_options) {
   options.vocab_size = 100;
   const auto small = hc::native::train_bpe("some text", options);
   BOOST_REQUIRE(!small.ok());
-  BOOST_TEST(small.error().code == hc::ErrorCode::InvalidArgument);
+  BOOST_TEST((small.error().code == hc::ErrorCode::InvalidArgument));
   const auto empty = hc::native::train_bpe("", BpeTrainOptions{});
   BOOST_REQUIRE(!empty.ok());
   BOOST_TEST(empty.error().message.find("empty") != std::string::npos);

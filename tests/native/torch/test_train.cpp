@@ -113,7 +113,7 @@ BOOST_AUTO_TEST_CASE(loss_decreases_and_checkpoint_matches_forward) {
       for (const auto& layer : trained->heldout.expert_load) {
         double total = 0.0;
         for (double share : layer) total += share;
-        BOOST_TEST(std::abs(total - 1.0) < 1e-9);
+        BOOST_TEST(std::abs(total - 1.0) < 1e-6);  // fp32 shares
       }
 
       // Written as a checkpoint, the project's forward pass gives the same perplexity.
@@ -143,7 +143,7 @@ BOOST_AUTO_TEST_CASE(deterministic_for_a_seed) {
   const auto b = train_model(tiny_shape("olmoe", data.vocab), tiny_options(5), data.train, {});
   BOOST_REQUIRE(a.ok() && b.ok());
   BOOST_TEST(a->losses == b->losses);
-  BOOST_TEST(a->tensors == b->tensors);
+  BOOST_TEST((a->tensors == b->tensors));
 }
 
 BOOST_AUTO_TEST_CASE(bad_shapes_are_errors) {
