@@ -13,7 +13,8 @@ namespace {
 
 using PairKey = std::uint64_t;  // left id << 32 | right id
 PairKey pair_key(std::int32_t a, std::int32_t b) {
-  return (static_cast<PairKey>(static_cast<std::uint32_t>(a)) << 32) | static_cast<std::uint32_t>(b);
+  return (static_cast<PairKey>(static_cast<std::uint32_t>(a)) << 32) |
+         static_cast<std::uint32_t>(b);
 }
 
 struct Word {
@@ -21,7 +22,8 @@ struct Word {
   std::int64_t count = 0;
 };
 
-void add_pairs(const Word& word, std::int64_t sign, std::unordered_map<PairKey, std::int64_t>& pairs) {
+void add_pairs(const Word& word, std::int64_t sign,
+               std::unordered_map<PairKey, std::int64_t>& pairs) {
   for (std::size_t i = 0; i + 1 < word.symbols.size(); ++i) {
     pairs[pair_key(word.symbols[i], word.symbols[i + 1])] += sign * word.count;
   }
@@ -37,7 +39,8 @@ hc::Result<BpeVocabulary> train_bpe(std::string_view text, const BpeTrainOptions
                               " is below the " + std::to_string(reserved) +
                               " ids the bytes and end-of-text token need");
   }
-  if (text.empty()) return hc::make_error(hc::ErrorCode::InvalidArgument, "BPE training text is empty");
+  if (text.empty())
+    return hc::make_error(hc::ErrorCode::InvalidArgument, "BPE training text is empty");
 
   BpeVocabulary vocab;
   vocab.end_of_text = options.end_of_text;

@@ -28,8 +28,8 @@ int run_bpe(const BpeArgs& args) {
   BpeTrainOptions options;
   options.vocab_size = args.vocab;
   options.min_frequency = args.min_frequency;
-  auto trained = train_bpe(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
-                           options);
+  auto trained = train_bpe(
+      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), options);
   if (!trained.ok()) fail(kExitUsage, trained.error().message);
   const std::string json_text = bpe_tokenizer_json(*trained);
   // Check the result loads before anything is written.

@@ -54,13 +54,15 @@ int run_train(TrainArgs& args) {
   if (args.vocab < 0) fail(kExitUsage, "--vocab must be positive");
   TrainShape probe = args.shape;
   probe.vocab = std::max(args.vocab, 2);
-  if (auto config = train_config_json(probe); !config.ok()) fail(kExitUsage, config.error().message);
+  if (auto config = train_config_json(probe); !config.ok())
+    fail(kExitUsage, config.error().message);
   if (args.options.seq_len < 2) fail(kExitUsage, "--seq-len must be at least 2");
   if (args.options.batch < 1 || args.options.steps < 1) {
     fail(kExitUsage, "--batch and --steps must be positive");
   }
   const std::string text = read_text(args.text, "training text");
-  const std::string heldout = args.heldout.empty() ? std::string() : read_text(args.heldout, "held-out text");
+  const std::string heldout =
+      args.heldout.empty() ? std::string() : read_text(args.heldout, "held-out text");
   std::error_code ec;
   if (std::filesystem::exists(args.out, ec) &&
       !(std::filesystem::is_directory(args.out, ec) && std::filesystem::is_empty(args.out, ec))) {
@@ -88,11 +90,11 @@ int run_train(TrainArgs& args) {
   if (auto eot = tokenizer.token_to_id("<|endoftext|>")) args.shape.eos_token_id = *eot;
 
   const auto train_ids = encode(tokenizer, text, args.text);
-  const auto heldout_ids = heldout.empty() ? std::vector<std::int32_t>{}
-                                           : encode(tokenizer, heldout, args.heldout);
+  const auto heldout_ids =
+      heldout.empty() ? std::vector<std::int32_t>{} : encode(tokenizer, heldout, args.heldout);
   if (train_ids.size() < std::size_t(args.options.seq_len) + 1) {
-    fail(kExitBadInput, args.text + ": " + std::to_string(train_ids.size()) +
-                            " tokens, fewer than --seq-len + 1");
+    fail(kExitBadInput,
+         args.text + ": " + std::to_string(train_ids.size()) + " tokens, fewer than --seq-len + 1");
   }
   if (!args.json) {
     std::cerr << "train: " << args.shape.family << ", " << args.shape.layers << " layers, "
@@ -131,7 +133,8 @@ int run_train(TrainArgs& args) {
 
   std::vector<TensorToWrite> tensors;
   for (auto& [name, values] : trained->tensors) {
-    tensors.push_back(TensorToWrite{name, hc::Dtype::BF16, trained->shapes.at(name), std::move(values)});
+    tensors.push_back(
+        TensorToWrite{name, hc::Dtype::BF16, trained->shapes.at(name), std::move(values)});
   }
   CheckpointWriteOptions write;
   write.tokenizer_json = tokenizer_json;
@@ -152,37 +155,36 @@ int run_train(TrainArgs& args) {
   for (double s : trained->step_seconds) step_seconds += s / trained->step_seconds.size();
   nlohmann::json layers = nlohmann::json::array();
   for (const auto& share : trained->heldout.expert_load) layers.push_back(load_json(share));
-  const nlohmann::json report = {
-      {"model", args.out},
-      {"family", args.shape.family},
-      {"config", trained->config},
-      {"steps", args.options.steps},
-      {"batch", args.options.batch},
-      {"seq_len", args.options.seq_len},
-      {"seed", args.options.seed},
-      {"threads", at::get_num_threads()},
-      {"training_tokens", train_ids.size()},
-      {"train_seconds", trained->seconds},
-      {"step_seconds", step_seconds},
-      {"train_loss_first", first},
-      {"train_loss_last", last},
-      {"heldout",
-       {{"tokens", trained->heldout.tokens},
-        {"seq_len", args.options.eval_seq_len},
-        {"perplexity_initial", trained->initial.perplexity},
-        {"perplexity", trained->heldout.perplexity},
-        {"nll", trained->heldout.nll},
-        {"uniform_perplexity", args.shape.vocab},
-        {"expert_load", layers}}},
-      {"checkpoint_bytes", bytes}};
+  const nlohmann::json report = {{"model", args.out},
+                                 {"family", args.shape.family},
+                                 {"config", trained->config},
+                                 {"steps", args.options.steps},
+                                 {"batch", args.options.batch},
+                                 {"seq_len", args.options.seq_len},
+                                 {"seed", args.options.seed},
+                                 {"threads", at::get_num_threads()},
+                                 {"training_tokens", train_ids.size()},
+                                 {"train_seconds", trained->seconds},
+                                 {"step_seconds", step_seconds},
+                                 {"train_loss_first", first},
+                                 {"train_loss_last", last},
+                                 {"heldout",
+                                  {{"tokens", trained->heldout.tokens},
+                                   {"seq_len", args.options.eval_seq_len},
+                                   {"perplexity_initial", trained->initial.perplexity},
+                                   {"perplexity", trained->heldout.perplexity},
+                                   {"nll", trained->heldout.nll},
+                                   {"uniform_perplexity", args.shape.vocab},
+                                   {"expert_load", layers}}},
+                                 {"checkpoint_bytes", bytes}};
   if (!args.report.empty()) write_output(args.report, json_text(report, 2) + "\n");
   if (args.json) {
     print_json(report);
     return kExitOk;
   }
-  std::cout << strprintf(
-      "train: %d steps in %s (%.3f s/step); train loss %.4f -> %.4f\n", args.options.steps,
-      clock_text(trained->seconds).c_str(), step_seconds, first, last);
+  std::cout << strprintf("train: %d steps in %s (%.3f s/step); train loss %.4f -> %.4f\n",
+                         args.options.steps, clock_text(trained->seconds).c_str(), step_seconds,
+                         first, last);
   if (trained->heldout.tokens > 0) {
     std::cout << strprintf(
         "held-out perplexity %.3f (untrained %.1f, uniform %d) over %zu tokens\n",

@@ -35,7 +35,8 @@ hc::Result<nlohmann::json> train_config_json(const TrainShape& s) {
     return invalid("--hidden " + std::to_string(s.hidden) + " is not divisible by --heads " +
                    std::to_string(s.heads));
   }
-  if ((s.hidden / s.heads) % 2 != 0) return invalid("head_dim (hidden / heads) must be even for RoPE");
+  if ((s.hidden / s.heads) % 2 != 0)
+    return invalid("head_dim (hidden / heads) must be even for RoPE");
   if (s.heads % s.kv_heads != 0) {
     return invalid("--heads " + std::to_string(s.heads) + " is not divisible by --kv-heads " +
                    std::to_string(s.kv_heads));

@@ -74,8 +74,8 @@ at::Tensor moe_block(const MoeModelSpec& spec, const LayerSpec& layer, const Par
   const Routing r = route(spec, at::linear(x, p.at(layer.router)));
   const at::Tensor flat_selected = r.selected.reshape({-1});
   const at::Tensor flat_gates = r.gates.reshape({-1});
-  counts = at::zeros({experts}, x.options()).index_add(0, flat_selected,
-                                                       at::ones({n * k}, x.options()));
+  counts =
+      at::zeros({experts}, x.options()).index_add(0, flat_selected, at::ones({n * k}, x.options()));
   // Switch/Mixtral balance loss E * sum_e f_e P_e, f = share of assignments (no gradient),
   // P = mean router probability: 1 when routing is uniform.
   aux = aux + double(experts) * (counts.detach() / double(n * k) * r.probs.mean(0)).sum();
@@ -85,8 +85,8 @@ at::Tensor moe_block(const MoeModelSpec& spec, const LayerSpec& layer, const Par
     if (hit.numel() == 0) continue;
     const at::Tensor tok = at::div(hit, k, "floor");  // token of each hit
     const MlpNames& w = layer.experts[e];
-    const at::Tensor y = detail::swiglu(x.index_select(0, tok), p.at(w.gate), p.at(w.up),
-                                        p.at(w.down));
+    const at::Tensor y =
+        detail::swiglu(x.index_select(0, tok), p.at(w.gate), p.at(w.up), p.at(w.down));
     out = out.index_add(0, tok, y * flat_gates.index_select(0, hit).unsqueeze(1));
   }
   return out;
@@ -98,8 +98,8 @@ ForwardOut forward(const MoeModelSpec& spec, const Params& p, const at::Tensor& 
   at::Tensor x = at::embedding(p.at(spec.embed_tokens), ids);  // [B, T, H]
   out.aux = at::zeros({}, x.options());
   for (const LayerSpec& layer : spec.layers) {
-    x = x + attention_block(spec, layer,
-                            p, detail::rms_norm(x, p.at(layer.input_norm), spec.rms_norm_eps));
+    x = x + attention_block(spec, layer, p,
+                            detail::rms_norm(x, p.at(layer.input_norm), spec.rms_norm_eps));
     const at::Tensor h =
         detail::rms_norm(x, p.at(layer.post_attention_norm), spec.rms_norm_eps).reshape({B * T, H});
     at::Tensor counts;
@@ -223,7 +223,8 @@ hc::Result<TrainedModel> train_model(const TrainShape& shape, const TrainOptions
     }
     const int warmup = o.warmup >= 0 ? o.warmup : std::min(100, o.steps / 10);
     std::mt19937_64 rng(o.seed);
-    std::uniform_int_distribution<std::size_t> pick(0, train_ids.size() - std::size_t(o.seq_len) - 1);
+    std::uniform_int_distribution<std::size_t> pick(0,
+                                                    train_ids.size() - std::size_t(o.seq_len) - 1);
     const auto start = std::chrono::steady_clock::now();
     for (int step = 1; step <= o.steps; ++step) {
       const auto step_start = std::chrono::steady_clock::now();
@@ -237,8 +238,7 @@ hc::Result<TrainedModel> train_model(const TrainShape& shape, const TrainOptions
       const at::Tensor inputs = batch.narrow(1, 0, o.seq_len);
       const ForwardOut out = forward(spec, params, inputs);
       const at::Tensor logp = at::log_softmax(out.logits, -1);
-      const at::Tensor ce =
-          -logp.gather(2, batch.narrow(1, 1, o.seq_len).unsqueeze(2)).mean();
+      const at::Tensor ce = -logp.gather(2, batch.narrow(1, 1, o.seq_len).unsqueeze(2)).mean();
       const at::Tensor loss = ce + o.aux_coef * out.aux;
       for (auto& [name, t] : params) t.mutable_grad() = at::Tensor();
       loss.backward();
@@ -274,7 +274,8 @@ hc::Result<TrainedModel> train_model(const TrainShape& shape, const TrainOptions
           std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
       model.losses.push_back(ce_value);
       model.step_seconds.push_back(seconds);
-      if (progress) progress(TrainStep{step, o.steps, ce_value, out.aux.item<double>(), lr, seconds});
+      if (progress)
+        progress(TrainStep{step, o.steps, ce_value, out.aux.item<double>(), lr, seconds});
     }
     model.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
@@ -288,7 +289,8 @@ hc::Result<TrainedModel> train_model(const TrainShape& shape, const TrainOptions
   } catch (const detail::ForwardFailure& failure) {
     return failure.error;
   } catch (const std::exception& e) {
-    return hc::make_error(hc::ErrorCode::NumericalFailure, std::string("training failed: ") + e.what());
+    return hc::make_error(hc::ErrorCode::NumericalFailure,
+                          std::string("training failed: ") + e.what());
   }
 }
 

@@ -104,7 +104,8 @@ BOOST_AUTO_TEST_CASE(loss_decreases_and_checkpoint_matches_forward) {
                                        data.train, data.heldout);
       BOOST_REQUIRE_MESSAGE(trained.ok(), (trained.ok() ? "" : trained.error().message));
       BOOST_REQUIRE(trained->losses.size() == std::size_t(steps));
-      const double first = mean(trained->losses, 0, 10), last = mean(trained->losses, steps - 10, 10);
+      const double first = mean(trained->losses, 0, 10),
+                   last = mean(trained->losses, steps - 10, 10);
       BOOST_TEST_MESSAGE(family << ": loss " << first << " -> " << last << ", held-out ppl "
                                 << trained->initial.perplexity << " -> "
                                 << trained->heldout.perplexity);

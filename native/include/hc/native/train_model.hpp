@@ -39,7 +39,7 @@ struct TrainOptions {
   double aux_coef = 0.01;  // load-balancing loss weight (1.0 = perfectly balanced per layer)
   std::uint64_t seed = 0;
   int eval_seq_len = 512;  // held-out sequences, cut as `hodgecover eval` cuts them
-  int threads = 1;  // at::set_num_threads; 0 leaves LibTorch's choice
+  int threads = 1;         // at::set_num_threads; 0 leaves LibTorch's choice
 };
 
 struct TrainStep {
