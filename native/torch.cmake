@@ -1,5 +1,5 @@
-# LibTorch forward pass (hc_native_torch) and its test suites native.forward,
-# native.forward_families and native.hf_parity. Included from
+# LibTorch forward pass and trainer (hc_native_torch) and their test suites native.forward,
+# native.forward_families, native.hf_parity, native.train, ... Included from
 # native/CMakeLists.txt; needs find_package(Torch) to succeed (LibTorch 1.13+ or 2.x).
 find_package(Torch REQUIRED)  # already found by native/CMakeLists.txt
 
@@ -18,6 +18,8 @@ add_library(hc_native_torch STATIC
   ${CMAKE_CURRENT_LIST_DIR}/src/compare.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/cmd_compare.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/demo_model.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/train_model.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/cmd_train.cpp
 )
 set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/src/demo_model.cpp PROPERTIES
                             COMPILE_DEFINITIONS HC_BUNDLED_MODELS_DIR="${PROJECT_SOURCE_DIR}/models")
@@ -38,7 +40,8 @@ if(HC_BUILD_TESTS AND NOT EMSCRIPTEN)
                  ${_hc_torch_tests}/torch/test_forward_families.cpp
                  ${_hc_torch_tests}/torch/test_apply.cpp
                  ${_hc_torch_tests}/torch/test_apply_masking.cpp
-                 ${_hc_torch_tests}/torch/test_compare.cpp)
+                 ${_hc_torch_tests}/torch/test_compare.cpp
+                 ${_hc_torch_tests}/torch/test_train.cpp)
   target_compile_definitions(test_forward PRIVATE
                              HC_GOLDEN_DIR="${CMAKE_CURRENT_LIST_DIR}/../tests/golden"
                              HC_CLI_PATH="$<TARGET_FILE:hodgecover>")
@@ -60,6 +63,8 @@ if(HC_BUILD_TESTS AND NOT EMSCRIPTEN)
   add_test(NAME native.forward_families
            COMMAND test_forward --run_test=forward_families --log_level=message)
   set_tests_properties(native.forward_families PROPERTIES LABELS native)
+  add_test(NAME native.train COMMAND test_forward --run_test=train --log_level=message)
+  set_tests_properties(native.train PROPERTIES LABELS native)
 endif()
 
 # Eval throughput and streaming-memory benchmark (source in bench/).

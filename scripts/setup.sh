@@ -11,6 +11,7 @@ packages=(
   emscripten dpkg-dev python3-numpy
   libimgui-dev libstb-dev libsdl2-dev libgl-dev chromium
   libtorch-dev libopenblas0-pthread libpcre2-dev libicu-dev
+  dict-jargon  # training corpus of the bundled models (scripts/train_models.sh)
 )
 
 sudo_cmd=()

@@ -266,13 +266,13 @@ constexpr auto kDrawDelay = std::chrono::milliseconds(400);
 constexpr auto kDrawInterval = std::chrono::milliseconds(100);
 constexpr int kBarWidth = 24;
 
+}  // namespace
+
 std::string clock_text(double seconds) {
   const long s = seconds < 0 ? 0 : static_cast<long>(seconds + 0.5);
   if (s >= 3600) return strprintf("%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
   return strprintf("%ld:%02ld", s / 60, s % 60);
 }
-
-}  // namespace
 
 ProgressBar::ProgressBar(std::string label, std::size_t total, std::string unit)
     : m_label(std::move(label)),

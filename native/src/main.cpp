@@ -10,6 +10,7 @@
 
 namespace hc::native {
 Command add_tokenize_command(CLI::App& root);  // cmd_tokenize.cpp
+Command add_bpe_command(CLI::App& root);       // cmd_bpe.cpp
 }
 
 namespace {
@@ -17,7 +18,7 @@ namespace {
 using hc::native::Command;
 
 constexpr const char* kTorchNote =
-    "extract, eval and compare need a build with LibTorch; this build has none";
+    "extract, eval, compare and train need a build with LibTorch; this build has none";
 constexpr const char* kNoTorch =
     "needs LibTorch, and this build has none; rebuild with LibTorch installed";
 
@@ -68,16 +69,20 @@ int run(int argc, char** argv) {
   commands.push_back(hc::native::add_demo_command(app, {}));
 #endif
   commands.push_back(hc::native::add_tokenize_command(app));
+  commands.push_back(hc::native::add_bpe_command(app));
 #if HC_HAVE_TORCH
   commands.push_back(hc::native::add_extract_command(app));
   commands.push_back(hc::native::add_eval_command(app));
   commands.push_back(hc::native::add_compare_command(app));
+  commands.push_back(hc::native::add_train_command(app));
 #else
   commands.push_back(
       add_unavailable_command(app, "extract", "Extract statistics from a checkpoint", kNoTorch));
   commands.push_back(add_unavailable_command(app, "eval", "Evaluate checkpoints", kNoTorch));
   commands.push_back(add_unavailable_command(
       app, "compare", "Compare every method x ratio x Wanda on held-out data", kNoTorch));
+  commands.push_back(
+      add_unavailable_command(app, "train", "Train a small MoE language model", kNoTorch));
 #endif
   commands.push_back(hc::native::add_apply_command(app));
 

@@ -17,10 +17,6 @@ using detail::NormalizerStep;
 using detail::PreTokenizerStep;
 using nlohmann::json;
 
-// The GPT-2 pre-tokenizer pattern ByteLevel(use_regex=true) splits with.
-constexpr const char* kGpt2Pattern =
-    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
-
 [[noreturn]] void bad(const std::string& message) {
   throw ConfigError(message);
 }
@@ -80,7 +76,8 @@ void add_pre_tokenizer(const json& j, std::vector<PreTokenizerStep>& out) {
     step.kind = PreTokenizerStep::Kind::ByteLevel;
     step.add_prefix_space = flag(j, "add_prefix_space", true);
     step.use_regex = flag(j, "use_regex", true);
-    if (step.use_regex) step.regex = detail::compile_regex(kGpt2Pattern, false, "ByteLevel");
+    if (step.use_regex)
+      step.regex = detail::compile_regex(detail::kGpt2Pattern, false, "ByteLevel");
   } else if (type == "Split") {
     step.kind = PreTokenizerStep::Kind::Split;
     auto [pattern, literal] = pattern_of(j, "pre_tokenizer Split");

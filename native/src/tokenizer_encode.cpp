@@ -338,4 +338,19 @@ bool Tokenizer::byte_level() const {
   return m_impl->byte_level_decode;
 }
 
+std::vector<std::string> detail::byte_level_words(std::string_view text) {
+  static const auto regex = detail::compile_regex(detail::kGpt2Pattern, false, "ByteLevel");
+  std::vector<Piece> pieces;
+  split_by_regex(*regex, Piece{std::string(text), true}, false, pieces);
+  const auto& bytes = detail::byte_to_unicode();
+  std::vector<std::string> words;
+  words.reserve(pieces.size());
+  for (const Piece& piece : pieces) {
+    std::string mapped;
+    for (char c : piece.text) mapped += bytes[static_cast<unsigned char>(c)];
+    words.push_back(std::move(mapped));
+  }
+  return words;
+}
+
 }  // namespace hc::native

@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -18,6 +19,10 @@ namespace hc::native::detail {
 struct ConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// The GPT-2 pre-tokenizer pattern ByteLevel(use_regex=true) splits with.
+inline constexpr const char* kGpt2Pattern =
+    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 
 struct CompiledRegex;  // PCRE2 pattern (tokenizer_encode.cpp)
 std::shared_ptr<const CompiledRegex> compile_regex(const std::string& pattern, bool literal,
@@ -79,6 +84,10 @@ struct TokenizerImpl {
 
 // "Ā".."ſ"-style printable stand-in for each byte (GPT-2's byte-to-unicode map), as UTF-8.
 const std::array<std::string, 256>& byte_to_unicode();
+
+// `text` split by the GPT-2 pattern, each piece spelled with byte_to_unicode(): the words a
+// ByteLevel(add_prefix_space=false, use_regex=true) pre-tokenizer hands to BPE (bpe_trainer.cpp).
+std::vector<std::string> byte_level_words(std::string_view text);
 
 // BPE of one pre-tokenized word, appending ids to `out` (tokenizer_bpe.cpp).
 void bpe_encode_word(const BpeModel& model, const std::string& word,

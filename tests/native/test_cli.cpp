@@ -24,7 +24,7 @@ BOOST_FIXTURE_TEST_CASE(help_lists_every_command, CliFixture) {
        {"info", "decompose", "select", "synth", "demo", "extract", "apply", "eval", "compare"}) {
     BOOST_CHECK_MESSAGE(contains(r.out, name), "--help does not mention " << name);
   }
-  BOOST_CHECK_EQUAL(contains(r.out, "extract, eval and compare need a build with LibTorch"),
+  BOOST_CHECK_EQUAL(contains(r.out, "extract, eval, compare and train need a build with LibTorch"),
                     !HC_CLI_HAS_TORCH);
   BOOST_CHECK(contains(ok("--version").out, "hodgecover"));
   BOOST_CHECK(contains(ok("select --help").out, "--tau-quantile"));

@@ -121,6 +121,9 @@ void print_json(const nlohmann::json& json);
 // printf into a std::string (GCC 12 has no <format>).
 std::string strprintf(const char* format, ...) __attribute__((format(printf, 1, 2)));
 
+// "m:ss", or "h:mm:ss" from an hour on (progress bars, training ETAs).
+std::string clock_text(double seconds);
+
 // Mean of each retained mass over the layers of a selection.
 hc::RetainedMasses mean_retained(const std::map<int, hc::RetainedMasses>& by_layer);
 

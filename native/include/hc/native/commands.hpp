@@ -34,6 +34,7 @@ Command add_apply_command(CLI::App& root);
 Command add_eval_command(CLI::App& root);
 Command add_extract_command(CLI::App& root);
 Command add_compare_command(CLI::App& root);
+Command add_train_command(CLI::App& root);  // cmd_train.cpp
 
 // Readable per-layer decomposition table (shared by decompose and demo).
 void print_decomposition_table(std::ostream& out, const std::vector<hc::LayerAnalysis>& analyses);
