@@ -1,0 +1,77 @@
+// demo: the README's main job on the bundled trained model (a smaller configuration than the
+// default, for time): every method × ratio × Wanda row present with finite scores, the
+// statistics file and plans written, a rerun replaces only a previous demo's output.
+#include <boost/test/unit_test.hpp>
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "cli_fixture.hpp"
+
+namespace fs = std::filesystem;
+using hc::test::CliFixture;
+using hc::test::contains;
+using nlohmann::json;
+
+BOOST_AUTO_TEST_SUITE(demo)
+
+BOOST_FIXTURE_TEST_CASE(bundled_model_end_to_end, CliFixture) {
+  const auto r = ok("demo --tokens 1024 --eval-tokens 1024 --max-triangles 256 --out d --json");
+  const json summary = json::parse(r.out);
+  const json& report = summary.at("report");
+  const auto& rows = report.at("rows");
+  BOOST_REQUIRE_EQUAL(rows.size(), 7u * 3u * 2u);
+  std::set<std::string> combos;
+  for (const auto& row : rows) {
+    BOOST_REQUIRE_MESSAGE(!row.contains("error"), row.dump());
+    for (const char* key : {"perplexity", "kl", "top1_agreement", "parameters_kept"}) {
+      BOOST_REQUIRE_MESSAGE(row.at(key).is_number(), key << " in " << row.dump());
+      BOOST_CHECK(std::isfinite(row.at(key).get<double>()));
+    }
+    for (const auto& [k, v] : row.at("retained").items()) BOOST_CHECK(std::isfinite(v.get<double>()));
+    combos.insert(row.at("method").get<std::string>() + row.at("ratio").dump() + row.at("wanda").dump());
+    BOOST_CHECK(fs::exists(work / "d" / row.at("plan").get<std::string>()));
+  }
+  BOOST_CHECK_EQUAL(combos.size(), rows.size());
+  // A trained model: far below the uniform perplexity over its 1024-token vocabulary.
+  BOOST_CHECK_LT(report.at("reference").at("perplexity").get<double>(), 200.0);
+  // Real structure for HodgeCover: some layer has independent cycles at the default tau.
+  int b1 = 0;
+  for (const auto& layer : summary.at("layers")) b1 += layer.at("betti")[1].get<int>();
+  BOOST_CHECK_GT(b1, 0);
+  BOOST_CHECK(fs::exists(work / "d" / "tiny-olmoe.hcstats"));
+  ok("info d/tiny-olmoe.hcstats");
+  const std::string md = hc::test::slurp(work / "d" / "report.md");
+  for (const char* part : {"hodgecover", "frequency", "reap", "ean", "random", "pairwise", "hcsmoe",
+                           "25% of experts removed", "50% of experts removed",
+                           "75% of experts removed"}) {
+    BOOST_CHECK_MESSAGE(contains(md, part), "report.md lacks " << part);
+  }
+  int kept = 0;
+  for (const auto& entry : fs::directory_iterator(work / "d" / "checkpoints")) kept += entry.is_directory();
+  BOOST_CHECK_EQUAL(kept, 3);  // the best of each ratio
+
+  // A rerun replaces the previous demo output.
+  const auto again = ok("demo --tokens 512 --eval-tokens 512 --max-triangles 64 --ratios 0.5 "
+                        "--wanda 0 --checkpoints none --out d");
+  BOOST_CHECK(contains(again.out, "lowest KL at 50% removed"));
+  BOOST_CHECK_EQUAL(json::parse(hc::test::slurp(work / "d" / "report.json")).at("rows").size(), 7u);
+  for (const auto& entry : fs::directory_iterator(work))
+    BOOST_CHECK_MESSAGE(!contains(entry.path().filename().string(), ".tmp-"), entry.path());
+}
+
+BOOST_FIXTURE_TEST_CASE(refuses_foreign_output_and_missing_model, CliFixture) {
+  fs::create_directory(work / "mine");
+  hc::test::spit(work / "mine" / "notes.txt", "keep me");
+  auto r = run("demo --out mine");
+  BOOST_CHECK_EQUAL(r.code, 4);
+  BOOST_CHECK(contains(r.err, "not a previous demo output"));
+  BOOST_CHECK_EQUAL(hc::test::slurp(work / "mine" / "notes.txt"), "keep me");
+  r = run("demo --model no-such-model --out d");
+  BOOST_CHECK_EQUAL(r.code, 3);
+  BOOST_CHECK(contains(r.err, "no-such-model"));
+  BOOST_CHECK(!fs::exists(work / "d"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
