@@ -249,7 +249,7 @@ int run_model_demo(const ModelDemoArgs& args) {
             << args.checkpoints << "), " << final_stats.filename().string() << "\n"
             << "open the statistics in the dashboard:\n"
             << "  bash scripts/site.sh serve 8000 " << final_stats.string() << "\n"
-            << "  build/hodgecover-dashboard " << final_stats.string() << "   (desktop)\n";
+            << "  build/web/hodgecover-dashboard " << final_stats.string() << "   (desktop)\n";
   return kExitOk;
 }
 
