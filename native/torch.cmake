@@ -42,6 +42,7 @@ if(HC_BUILD_TESTS AND NOT EMSCRIPTEN)
                  ${_hc_torch_tests}/torch/test_apply_masking.cpp
                  ${_hc_torch_tests}/torch/test_compare.cpp
                  ${_hc_torch_tests}/torch/test_demo.cpp
+                 ${_hc_torch_tests}/torch/test_cuda.cpp
                  ${_hc_torch_tests}/torch/test_train.cpp)
   target_compile_definitions(test_forward PRIVATE
                              HC_GOLDEN_DIR="${CMAKE_CURRENT_LIST_DIR}/../tests/golden"
@@ -61,6 +62,8 @@ if(HC_BUILD_TESTS AND NOT EMSCRIPTEN)
   set_tests_properties(native.apply PROPERTIES LABELS native)
   add_test(NAME native.compare COMMAND test_forward --run_test=compare --log_level=message)
   set_tests_properties(native.compare PROPERTIES LABELS native)
+  add_test(NAME native.cuda COMMAND test_forward --run_test=cuda --log_level=message)
+  set_tests_properties(native.cuda PROPERTIES LABELS native)
   add_test(NAME native.demo COMMAND test_forward --run_test=demo --log_level=message)
   set_tests_properties(native.demo PROPERTIES LABELS native)
   add_test(NAME native.forward_families
