@@ -23,7 +23,7 @@ struct CompareArgs {
   std::vector<double> ratios{0.25, 0.5, 0.75};
   double wanda = 0.5;
   std::string mode = "auto";
-  std::size_t seq_len = 512;
+  std::size_t seq_len = 0;  // 0: default_sequence_length of --model
   std::size_t tokens = 0;
   std::string device = "auto";
   std::string checkpoints = "best";
@@ -55,7 +55,7 @@ void print_rows(const CompareReport& report) {
 }
 
 int run_compare(const CompareArgs& args) {
-  if (args.seq_len < 2) fail(kExitUsage, "--seq-len must be at least 2");
+  if (args.seq_len == 1) fail(kExitUsage, "--seq-len must be at least 2");
   const at::Device device = take(parse_device(args.device));
   tune_allocator_for_tensors();
 
@@ -71,16 +71,17 @@ int run_compare(const CompareArgs& args) {
   options.selection = selection_options(args.hodgecover);
   options.selection.seed = args.seed;
   options.device = device;
-  options.seq_len = args.seq_len;
 
   const LoadedStats stats = load_stats(args.stats);
   options.stats = &stats.stats;
   options.stats_path = stats.path;
 
   const Checkpoint checkpoint = take(open_checkpoint(args.model));
-  const auto vocab = static_cast<std::size_t>(take(model_spec_for(checkpoint)).vocab_size);
-  const TokenStream stream = take(read_token_stream(args.model, args.source, vocab));
-  options.sequences = split_sequences(stream.ids, args.seq_len, args.tokens, /*min_tail=*/2);
+  const MoeModelSpec spec = take(model_spec_for(checkpoint));
+  options.seq_len = args.seq_len > 0 ? args.seq_len : default_sequence_length(spec);
+  const TokenStream stream =
+      take(read_token_stream(args.model, args.source, static_cast<std::size_t>(spec.vocab_size)));
+  options.sequences = split_sequences(stream.ids, options.seq_len, args.tokens, /*min_tail=*/2);
   options.data = stream.description;
   if (options.sequences.empty()) {
     fail(kExitBadInput, (args.source.text_path.empty() ? args.source.ids_path
@@ -157,7 +158,9 @@ Command add_compare_command(CLI::App& root) {
                   "all or none")
       ->check(CLI::IsMember({"none", "best", "all"}))
       ->capture_default_str();
-  cmd->add_option("--seq-len", args->seq_len, "Tokens per held-out sequence")->capture_default_str();
+  cmd->add_option("--seq-len", args->seq_len,
+                  "Tokens per held-out sequence (default: 512, or the model's "
+                  "max_position_embeddings if smaller)");
   cmd->add_option("--tokens", args->tokens, "Use at most this many held-out tokens (0: all)")
       ->capture_default_str();
   cmd->add_option("--device", args->device, "auto, cpu, cuda or cuda:N")->capture_default_str();

@@ -136,7 +136,9 @@ Command add_demo_command(CLI::App& root, ModelDemoRunner model_demo) {
       ->capture_default_str();
   cmd->add_option("--eval-tokens", args->model.eval_tokens, "Held-out tokens per evaluation")
       ->capture_default_str();
-  cmd->add_option("--seq-len", args->model.seq_len, "Tokens per sequence")->capture_default_str();
+  cmd->add_option("--seq-len", args->model.seq_len,
+                  "Tokens per sequence (default: 512, or the model's max_position_embeddings "
+                  "if smaller)");
   cmd->add_option("--max-triangles", args->model.max_triangles,
                   "Stage-1 candidate triangles measured per layer")
       ->check(CLI::NonNegativeNumber)

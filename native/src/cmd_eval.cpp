@@ -20,16 +20,17 @@ struct EvalArgs {
   std::string model;
   std::vector<std::string> compare;
   TokenSource source;
-  std::size_t seq_len = 512;
+  std::size_t seq_len = 0;  // 0: default_sequence_length of --model
   std::size_t tokens = 0;
   std::string device = "auto";
   bool json = false;
 };
 
-// The reference model's vocabulary size, checked before tokenizing.
-std::size_t vocab_size_of(const std::string& dir) {
+// The reference model's spec: its vocabulary size is checked before tokenizing, and its
+// context gives the default sequence length.
+MoeModelSpec spec_of(const std::string& dir) {
   const Checkpoint checkpoint = take(open_checkpoint(dir));
-  return static_cast<std::size_t>(take(model_spec_for(checkpoint)).vocab_size);
+  return take(model_spec_for(checkpoint));
 }
 
 void print_table(const std::vector<ModelEvaluation>& results) {
@@ -46,12 +47,14 @@ void print_table(const std::vector<ModelEvaluation>& results) {
 }
 
 int run_eval(const EvalArgs& args) {
-  if (args.seq_len < 2) fail(kExitUsage, "--seq-len must be at least 2");
+  if (args.seq_len == 1) fail(kExitUsage, "--seq-len must be at least 2");
   const at::Device device = take(parse_device(args.device));
   tune_allocator_for_tensors();
-  const TokenStream stream =
-      take(read_token_stream(args.model, args.source, vocab_size_of(args.model)));
-  const auto sequences = split_sequences(stream.ids, args.seq_len, args.tokens, /*min_tail=*/2);
+  const MoeModelSpec spec = spec_of(args.model);
+  const std::size_t seq_len = args.seq_len > 0 ? args.seq_len : default_sequence_length(spec);
+  const TokenStream stream = take(
+      read_token_stream(args.model, args.source, static_cast<std::size_t>(spec.vocab_size)));
+  const auto sequences = split_sequences(stream.ids, seq_len, args.tokens, /*min_tail=*/2);
   if (sequences.empty()) {
     fail(kExitBadInput, (args.source.text_path.empty() ? args.source.ids_path
                                                         : args.source.text_path) +
@@ -88,14 +91,14 @@ int run_eval(const EvalArgs& args) {
     print_json({{"results", list},
                 {"data", stream.description},
                 {"sequences", sequences.size()},
-                {"seq_len", args.seq_len},
+                {"seq_len", seq_len},
                 {"device", device_text(device)}});
     return kExitOk;
   }
   std::size_t used = 0;
   for (const auto& s : sequences) used += s.size();
   std::cout << "eval: " << stream.description << "; " << used << " tokens in "
-            << sequences.size() << " sequences of up to " << args.seq_len << ", device "
+            << sequences.size() << " sequences of up to " << seq_len << ", device "
             << device_text(device) << "\n";
   print_table(results);
   return kExitOk;
@@ -118,8 +121,8 @@ Command add_eval_command(CLI::App& root) {
   text->excludes(ids);
   ids->excludes(text);
   cmd->add_option("--seq-len", args->seq_len,
-                  "Tokens per sequence; the stream is cut into independent sequences")
-      ->capture_default_str();
+                  "Tokens per sequence; the stream is cut into independent sequences (default: "
+                  "512, or the model's max_position_embeddings if smaller)");
   cmd->add_option("--tokens", args->tokens, "Use at most this many tokens (0: all)")
       ->capture_default_str();
   cmd->add_option("--device", args->device, "auto, cpu, cuda or cuda:N")->capture_default_str();

@@ -14,7 +14,7 @@ namespace {
 
 struct ExtractArgs {
   std::string model, text, ids, out;
-  std::size_t tokens = 8192, seq_len = 512;
+  std::size_t tokens = 8192, seq_len = 0;
   std::string device = "auto", barrier = "kl_lens";
   int max_triangles = 4096;
   double candidate_quantile = 0.75;
@@ -104,8 +104,9 @@ Command add_extract_command(CLI::App& root) {
   cmd->add_option("--out", args->out, "Statistics file to write (.hcstats)")->required();
   cmd->add_option("--tokens", args->tokens, "Calibration tokens to use (whole sequences)")
       ->capture_default_str();
-  cmd->add_option("--seq-len", args->seq_len, "Tokens per calibration sequence")
-      ->capture_default_str();
+  cmd->add_option("--seq-len", args->seq_len,
+                  "Tokens per calibration sequence (default: 512, or the model's "
+                  "max_position_embeddings if smaller)");
   cmd->add_option("--device", args->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--barrier", args->barrier,
                   "kl_lens (KL through the LM head right after the layer), kl_full (exact: "

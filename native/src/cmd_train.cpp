@@ -52,6 +52,8 @@ int run_train(TrainArgs& args) {
   // Sizes first (exit 2), then inputs (exit 3), then the output directory: nothing is
   // trained when any of them is wrong.
   if (args.vocab < 0) fail(kExitUsage, "--vocab must be positive");
+  // The model is trained on --seq-len windows: that is the context it states.
+  args.shape.max_position_embeddings = args.options.seq_len;
   TrainShape probe = args.shape;
   probe.vocab = std::max(args.vocab, 2);
   if (auto config = train_config_json(probe); !config.ok())
@@ -170,7 +172,9 @@ int run_train(TrainArgs& args) {
                                  {"train_loss_last", last},
                                  {"heldout",
                                   {{"tokens", trained->heldout.tokens},
-                                   {"seq_len", args.options.eval_seq_len},
+                                   {"seq_len", args.options.eval_seq_len > 0
+                                                   ? args.options.eval_seq_len
+                                                   : args.options.seq_len},
                                    {"perplexity_initial", trained->initial.perplexity},
                                    {"perplexity", trained->heldout.perplexity},
                                    {"nll", trained->heldout.nll},
@@ -235,8 +239,8 @@ Command add_train_command(CLI::App& root) {
   cmd->add_option("--aux-coef", o.aux_coef, "Load-balancing loss weight")->capture_default_str();
   cmd->add_option("--seed", o.seed)->capture_default_str();
   cmd->add_option("--eval-seq-len", o.eval_seq_len,
-                  "Held-out sequence length (as hodgecover eval --seq-len)")
-      ->capture_default_str();
+                  "Held-out sequence length (as hodgecover eval --seq-len; default: --seq-len, "
+                  "which is also the max_position_embeddings written)");
   cmd->add_option("--threads", o.threads, "CPU threads (0: LibTorch's default)")
       ->capture_default_str();
   cmd->add_option("--log-every", args->log_every, "Loss line every N steps (0: steps/20)");

@@ -130,7 +130,7 @@ int run_model_demo(const ModelDemoArgs& args) {
   require_file(model, "model");
   require_file(calibration, "calibration text");
   require_file(heldout, "held-out text");
-  if (args.seq_len < 2) fail(kExitUsage, "--seq-len must be at least 2");
+  if (args.seq_len == 1) fail(kExitUsage, "--seq-len must be at least 2");
   const at::Device device = take(parse_device(args.device));
   tune_allocator_for_tensors();
   const fs::path out = args.out;
@@ -138,6 +138,7 @@ int run_model_demo(const ModelDemoArgs& args) {
 
   const Checkpoint checkpoint = take(open_checkpoint(model));
   const MoeModelSpec spec = take(model_spec_for(checkpoint));
+  const std::size_t seq_len = args.seq_len > 0 ? args.seq_len : default_sequence_length(spec);
   const bool chatty = !args.json;
   const std::string name = model.filename().empty() ? model.parent_path().filename().string()
                                                      : model.filename().string();
@@ -157,7 +158,7 @@ int run_model_demo(const ModelDemoArgs& args) {
   extract.source.text_path = calibration.string();
   extract.out = stats_path;
   extract.tokens = args.tokens;
-  extract.seq_len = args.seq_len;
+  extract.seq_len = seq_len;
   extract.device = device;
   extract.max_triangles = args.max_triangles;
   if (chatty) std::cout << "[1/3] extract: statistics and merge barriers from " << calibration.string() << "\n";
@@ -197,12 +198,12 @@ int run_model_demo(const ModelDemoArgs& args) {
   compare.keep = take(parse_keep_checkpoints(args.checkpoints));
   compare.complex = complex;
   compare.device = device;
-  compare.seq_len = args.seq_len;
+  compare.seq_len = seq_len;
   TokenSource held;
   held.text_path = heldout.string();
   const TokenStream stream =
       take(read_token_stream(model, held, static_cast<std::size_t>(spec.vocab_size)));
-  compare.sequences = split_sequences(stream.ids, args.seq_len, args.eval_tokens, /*min_tail=*/2);
+  compare.sequences = split_sequences(stream.ids, seq_len, args.eval_tokens, /*min_tail=*/2);
   compare.data = stream.description;
   if (compare.sequences.empty()) fail(kExitBadInput, heldout.string() + ": too little text");
   if (chatty) std::cout << "[3/3] compare: every method x removal ratio x Wanda, on " << stream.description << "\n";

@@ -106,11 +106,12 @@ fs::path partial_dir_for(const fs::path& out) {
   return fs::path(out.string() + ".partial");
 }
 
-hc::Result<ExtractSummary> run_extract(const ExtractOptions& options,
+hc::Result<ExtractSummary> run_extract(const ExtractOptions& requested,
                                        const ExtractProgress& progress) {
   const auto start = std::chrono::steady_clock::now();
+  ExtractOptions options = requested;
   if (options.tokens == 0) return error(hc::ErrorCode::InvalidArgument, "--tokens must be positive");
-  if (options.seq_len < 2) return error(hc::ErrorCode::InvalidArgument, "--seq-len must be at least 2");
+  if (options.seq_len == 1) return error(hc::ErrorCode::InvalidArgument, "--seq-len must be at least 2");
   if (options.max_triangles < 0) {
     return error(hc::ErrorCode::InvalidArgument, "--max-triangles must be non-negative");
   }
@@ -124,6 +125,7 @@ hc::Result<ExtractSummary> run_extract(const ExtractOptions& options,
   }
   const ForwardModel& model = *opened;
   const MoeModelSpec& spec = model.spec();
+  if (options.seq_len == 0) options.seq_len = default_sequence_length(spec);
   if (spec.moe_layers().empty()) {
     return error(hc::ErrorCode::Malformed,
                  options.model.string() + ": the checkpoint has no MoE layers");

@@ -227,6 +227,9 @@ hc::Result<MoeModelSpec> model_spec_from_config(const nlohmann::json& config, Ex
   auto theta = detail::config_double_or(config, "rope_theta", theta_default);
   if (!theta.ok()) return theta.error();
   spec.rope_theta = *theta;
+  auto max_positions = detail::config_int_or(config, "max_position_embeddings", 0);
+  if (!max_positions.ok()) return max_positions.error();
+  spec.max_position_embeddings = std::max(0, *max_positions);
   auto tie = detail::config_bool_or(config, "tie_word_embeddings", false);
   if (!tie.ok()) return tie.error();
   spec.tie_word_embeddings = *tie;
@@ -357,6 +360,13 @@ hc::Status validate_checkpoint(const MoeModelSpec& spec, const Checkpoint& check
     }
   }
   return hc::Ok{};
+}
+
+std::size_t default_sequence_length(const MoeModelSpec& spec) {
+  constexpr std::size_t kDefault = 512;
+  const int max = spec.max_position_embeddings;
+  return max >= 2 && static_cast<std::size_t>(max) < kDefault ? static_cast<std::size_t>(max)
+                                                              : kDefault;
 }
 
 }  // namespace hc::native

@@ -182,7 +182,8 @@ hc::Result<TrainedModel> train_model(const TrainShape& shape, const TrainOptions
   if (!config.ok()) return config.error();
   if (o.seq_len < 2) return invalid("--seq-len must be at least 2");
   if (o.batch < 1 || o.steps < 1) return invalid("--batch and --steps must be positive");
-  if (o.eval_seq_len < 2) return invalid("--eval-seq-len must be at least 2");
+  if (o.eval_seq_len == 1 || o.eval_seq_len < 0) return invalid("--eval-seq-len must be at least 2");
+  const int eval_seq_len = o.eval_seq_len > 0 ? o.eval_seq_len : o.seq_len;
   if (!(o.lr > 0.0)) return invalid("--lr must be positive");
   if (train_ids.size() < std::size_t(o.seq_len) + 1) {
     return invalid("the training text has " + std::to_string(train_ids.size()) +
@@ -214,7 +215,7 @@ hc::Result<TrainedModel> train_model(const TrainShape& shape, const TrainOptions
       params[t.name] = value;
       model.shapes[t.name] = t.shape;
     }
-    model.initial = evaluate(spec, rounded_to_bf16(params), heldout_ids, o.eval_seq_len);
+    model.initial = evaluate(spec, rounded_to_bf16(params), heldout_ids, eval_seq_len);
 
     Params m, v;
     for (const auto& [name, t] : params) {
@@ -280,7 +281,7 @@ hc::Result<TrainedModel> train_model(const TrainShape& shape, const TrainOptions
     model.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
     const Params final_params = rounded_to_bf16(params);
-    model.heldout = evaluate(spec, final_params, heldout_ids, o.eval_seq_len);
+    model.heldout = evaluate(spec, final_params, heldout_ids, eval_seq_len);
     for (const auto& [name, t] : final_params) {
       const at::Tensor c = t.contiguous();
       model.tensors[name].assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());

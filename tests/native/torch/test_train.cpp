@@ -173,13 +173,16 @@ BOOST_AUTO_TEST_CASE(cli_train_then_eval) {
   const auto r = f.run(
       "train --family olmoe --text train.txt --heldout heldout.txt --out m --layers 1 "
       "--experts 4 --top-k 2 --hidden 32 --intermediate 32 --heads 2 --kv-heads 1 --vocab 300 "
-      "--seq-len 16 --batch 4 --steps 20 --eval-seq-len 512 --json");
+      "--seq-len 16 --batch 4 --steps 20 --json");
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
   const json report = json::parse(r.out);
   const double trainer_ppl = report["heldout"]["perplexity"].get<double>();
   BOOST_TEST(report["heldout"]["uniform_perplexity"].get<int>() == 300);
   BOOST_TEST(fs::exists(f.work / "m" / "tokenizer.json"));
-  BOOST_TEST(json::parse(std::ifstream(f.work / "m" / "config.json"))["model_type"] == "olmoe");
+  const json config = json::parse(std::ifstream(f.work / "m" / "config.json"));
+  BOOST_TEST(config["model_type"] == "olmoe");
+  BOOST_TEST(config["max_position_embeddings"] == 16);  // the training context
+  BOOST_TEST(report["heldout"]["seq_len"] == 16);
 
   const auto e = f.run("eval --model m --text heldout.txt --json");
   BOOST_REQUIRE_MESSAGE(e.code == 0, e.err);

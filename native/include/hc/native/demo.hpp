@@ -19,7 +19,7 @@ struct ModelDemoArgs {
   std::string device = "auto";
   std::size_t tokens = 4096;       // calibration tokens for extract
   std::size_t eval_tokens = 8192;  // held-out tokens for each evaluation
-  std::size_t seq_len = 128;
+  std::size_t seq_len = 0;  // 0: default_sequence_length of the model
   int max_triangles = 1024;
   std::vector<double> ratios{0.25, 0.5, 0.75};
   double wanda = 0.5;

@@ -22,7 +22,7 @@ struct ExtractOptions {
   TokenSource source;
   std::filesystem::path out;
   std::size_t tokens = 8192;  // calibration tokens used (whole sequences)
-  std::size_t seq_len = 512;
+  std::size_t seq_len = 0;    // 0: default_sequence_length of the model
   at::Device device = at::Device(at::kCPU);
   BarrierKind barrier = BarrierKind::KlLens;
   int max_triangles = 4096;            // stage-1 candidates kept per layer

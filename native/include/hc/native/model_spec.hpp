@@ -2,6 +2,7 @@
 // tensor names) built from config.json by a per-family adapter. Families: CHECKPOINTS.md §2.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -94,6 +95,7 @@ struct MoeModelSpec {
   int num_layers = 0, hidden_size = 0, intermediate_size = 0, moe_intermediate_size = 0;
   int num_heads = 0, num_kv_heads = 0, head_dim = 0, vocab_size = 0;
   double rms_norm_eps = 1e-6, rope_theta = 10000.0;
+  int max_position_embeddings = 0;  // the context the model was built for (0: not stated)
   bool tie_word_embeddings = false, attention_bias = false;
   int num_experts = 0, top_k = 0;
   bool norm_topk_prob = false;
@@ -177,5 +179,10 @@ hc::Result<std::string> config_string_or(const nlohmann::json& config, const cha
 void fill_common_names(MoeModelSpec& spec, const std::string& moe_prefix, const std::string& gate,
                        const std::string& up, const std::string& down);
 }  // namespace detail
+
+// Sequence length the commands use when --seq-len is not given: 512, or the model's
+// max_position_embeddings when that is smaller (so small-context models are not asked to
+// extrapolate).
+std::size_t default_sequence_length(const MoeModelSpec& spec);
 
 }  // namespace hc::native

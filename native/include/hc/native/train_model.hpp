@@ -23,7 +23,7 @@ struct TrainShape {
   int vocab = 1024;
   bool norm_topk_prob = false;  // OLMoE / Qwen3-MoE only; Mixtral always renormalises
   double rope_theta = 10000.0, rms_norm_eps = 1e-5;
-  int max_position_embeddings = 4096;
+  int max_position_embeddings = 4096;  // `hodgecover train` writes its --seq-len here
   std::optional<int> eos_token_id;  // written as bos/eos ids when set
 };
 
@@ -38,7 +38,9 @@ struct TrainOptions {
   double grad_clip = 1.0;
   double aux_coef = 0.01;  // load-balancing loss weight (1.0 = perfectly balanced per layer)
   std::uint64_t seed = 0;
-  int eval_seq_len = 512;  // held-out sequences, cut as `hodgecover eval` cuts them
+  // Held-out sequences, cut as `hodgecover eval` cuts them; 0: seq_len (eval's default for a
+  // model whose max_position_embeddings is seq_len).
+  int eval_seq_len = 0;
   int threads = 1;         // at::set_num_threads; 0 leaves LibTorch's choice
 };
 
