@@ -9,6 +9,8 @@
 #include <system_error>
 #include <vector>
 
+#include "hc/native/file_io.hpp"
+
 namespace hc::test {
 
 struct TempDir {
@@ -21,7 +23,7 @@ struct TempDir {
   }
   ~TempDir() {
     std::error_code ec;
-    std::filesystem::remove_all(root, ec);
+    hc::native::remove_tree(root, ec);  // not std::filesystem::remove_all: see file_io.hpp
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;

@@ -101,7 +101,8 @@ BOOST_FIXTURE_TEST_CASE(every_method_ratio_and_wanda_row_is_scored, CompareCli) 
   for (const char* m : {"hodgecover", "frequency", "reap", "ean", "random", "pairwise", "hcsmoe"})
     BOOST_CHECK(contains(md, m));
 
-  // The kept checkpoint of each ratio is the lowest-KL row, and re-evaluating it gives its scores.
+  // The kept checkpoint of each ratio is the lowest-KL row, and re-evaluating it gives its scores
+  // (to multithreaded-reduction round-off: the CLI and this process may sum in other orders).
   for (double ratio : {0.25, 0.5}) {
     const json* best = nullptr;
     double lowest = INFINITY;
@@ -113,9 +114,9 @@ BOOST_FIXTURE_TEST_CASE(every_method_ratio_and_wanda_row_is_scored, CompareCli) 
     auto evaluated = evaluate_models({work / "model", work / "cmp" / best->at("checkpoint").get<std::string>()},
                                      sequences_of(96, 7, 1, 32), at::Device(at::kCPU));
     BOOST_REQUIRE(evaluated.ok());
-    BOOST_CHECK_CLOSE((*evaluated)[1].kl, best->at("kl").get<double>(), 1e-6);
-    BOOST_CHECK_CLOSE((*evaluated)[1].perplexity, best->at("perplexity").get<double>(), 1e-6);
-    BOOST_CHECK_CLOSE((*evaluated)[0].perplexity, ref_ppl, 1e-9);
+    BOOST_CHECK_CLOSE((*evaluated)[1].kl, best->at("kl").get<double>(), 1e-2);  // percent
+    BOOST_CHECK_CLOSE((*evaluated)[1].perplexity, best->at("perplexity").get<double>(), 1e-4);
+    BOOST_CHECK_CLOSE((*evaluated)[0].perplexity, ref_ppl, 1e-4);
   }
 }
 

@@ -1,6 +1,8 @@
 // Evaluation: layer-streamed multi-sequence forward equals per-sequence forwards; eval's
 // perplexity, KL and top-1 agreement against direct computations; `hodgecover eval` end to end
 // (JSON contract, --text via tokenizer.json, bad inputs and exit codes).
+#include <ATen/Context.h>
+
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <filesystem>
@@ -191,7 +193,8 @@ BOOST_FIXTURE_TEST_CASE(cli_json_contract_and_compare, EvalCli) {
   BOOST_CHECK_GT(ref["tokens"].get<int>(), 16);
   BOOST_CHECK_SMALL(doc["results"][1]["kl"].get<double>(), 1e-9);
   BOOST_CHECK_GT(doc["results"][2]["kl"].get<double>(), 0.0);
-  BOOST_CHECK_EQUAL(doc["device"], "cpu");
+  // --device auto: the GPU when LibTorch has one.
+  BOOST_CHECK_EQUAL(doc["device"], at::hasCUDA() ? "cuda:0" : "cpu");
 
   // The same tokens as ids give the same perplexity (the text is tokenized with the model's
   // tokenizer.json).
