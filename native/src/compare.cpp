@@ -2,8 +2,6 @@
 // staging directory that is renamed to the output when the report is complete.
 #include "hc/native/compare.hpp"
 
-#include <stdlib.h>
-
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -14,6 +12,7 @@
 #include "hc/native/device.hpp"
 #include "hc/native/evaluate.hpp"
 #include "hc/native/file_io.hpp"
+#include "hc/native/staging_dir.hpp"
 #include "hc/plan.hpp"
 
 namespace hc::native {
@@ -24,33 +23,6 @@ namespace fs = std::filesystem;
 hc::Error write_error(const std::string& message) {
   return hc::make_error(hc::ErrorCode::WriteFailed, message);
 }
-
-// Removes the staging directory unless released.
-class StagingDir {
- public:
-  static hc::Result<StagingDir> create(const fs::path& out) {
-    const fs::path parent = out.parent_path().empty() ? fs::path(".") : out.parent_path();
-    std::string pattern = (parent / ("." + out.filename().string() + ".tmp-XXXXXX")).string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      return write_error(out.string() + ": cannot create a staging directory in " +
-                         parent.string());
-    }
-    return StagingDir(pattern);
-  }
-  StagingDir(StagingDir&& other) noexcept : m_path(std::move(other.m_path)) { other.m_path.clear(); }
-  StagingDir& operator=(StagingDir&&) = delete;
-  ~StagingDir() {
-    if (m_path.empty()) return;
-    std::error_code ec;
-    remove_tree(m_path, ec);
-  }
-  const fs::path& path() const { return m_path; }
-  void release() { m_path.clear(); }
-
- private:
-  explicit StagingDir(fs::path path) : m_path(std::move(path)) {}
-  fs::path m_path;
-};
 
 std::optional<hc::Error> write_text(const fs::path& path, const std::string& text) {
   if (auto error = write_text_atomic(path, text)) {
@@ -122,7 +94,7 @@ hc::Result<CompareReport> run_comparison(const CompareOptions& options,
     return hc::make_error(analyses.error().code,
                           options.stats_path + ": " + analyses.error().message);
   }
-  auto staging = StagingDir::create(options.out);
+  auto staging = StagingDir::beside(options.out);
   if (!staging.ok()) return staging.error();
   const fs::path root = staging->path();
   fs::create_directories(root / "plans", ec);

@@ -17,6 +17,7 @@
 #include "hc/native/extract.hpp"
 #include "hc/native/file_io.hpp"
 #include "hc/native/model_spec.hpp"
+#include "hc/native/staging_dir.hpp"
 
 #ifndef HC_BUNDLED_MODELS_DIR
 #define HC_BUNDLED_MODELS_DIR "models"
@@ -44,25 +45,6 @@ void check_replaceable(const fs::path& out) {
   fail(kExitRuntime, out.string() +
                          ": exists and is not a previous demo output (no report.json); "
                          "choose another --out");
-}
-
-// Removes a directory unless released.
-struct ScratchDir {
-  fs::path path;
-  ~ScratchDir() {
-    if (path.empty()) return;
-    std::error_code ec;
-    remove_tree(path, ec);
-  }
-};
-
-fs::path make_scratch_next_to(const fs::path& out) {
-  const fs::path parent = out.parent_path().empty() ? fs::path(".") : out.parent_path();
-  std::string pattern = (parent / ("." + out.filename().string() + ".tmp-XXXXXX")).string();
-  if (::mkdtemp(pattern.data()) == nullptr) {
-    fail(kExitRuntime, out.string() + ": cannot create a working directory in " + parent.string());
-  }
-  return pattern;
 }
 
 // A progress bar per stage label.
@@ -149,8 +131,8 @@ int run_model_demo(const ModelDemoArgs& args) {
         spec.top_k, spec.vocab_size);
   }
 
-  ScratchDir scratch{make_scratch_next_to(out)};
-  const fs::path stats_path = scratch.path / (name + ".hcstats");
+  const StagingDir scratch = take(StagingDir::beside(out));
+  const fs::path stats_path = scratch.path() / (name + ".hcstats");
 
   // 1. Statistics.
   ExtractOptions extract;
@@ -190,7 +172,7 @@ int run_model_demo(const ModelDemoArgs& args) {
   // 3. Every method × ratio × Wanda, applied and evaluated.
   CompareOptions compare;
   compare.model = model;
-  compare.out = scratch.path / "run";
+  compare.out = scratch.path() / "run";
   compare.stats = &loaded.stats;
   compare.stats_path = name + ".hcstats";
   compare.ratios = args.ratios;
