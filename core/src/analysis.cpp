@@ -17,8 +17,14 @@ Result<LayerAnalysis> analyze_layer(const LayerStats& layer, const ComplexOption
     return make_error(hodge.error().code,
                       "layer " + std::to_string(layer.layer) + ": " + hodge.error().message);
   }
+  auto expected = expected_hodge_energies(*complex);
+  if (!expected) {
+    return make_error(expected.error().code,
+                      "layer " + std::to_string(layer.layer) + ": " + expected.error().message);
+  }
   LayerAnalysis out;
   out.layer = layer.layer;
+  out.expected = std::move(expected).value();
   out.complex = std::move(complex).value();
   out.hodge = std::move(hodge).value();
   return out;
@@ -75,6 +81,15 @@ nlohmann::json decomposition_json(const LayerAnalysis& a) {
        {{"gradient", a.hodge.energy.gradient},
         {"curl", a.hodge.energy.curl},
         {"harmonic", a.hodge.energy.harmonic}}},
+      {"expected",
+       {{"gradient", vector_json(a.expected.gradient)},
+        {"curl", vector_json(a.expected.curl)},
+        {"harmonic", vector_json(a.expected.harmonic)},
+        {"sampled", a.expected.sampled}}},
+      {"expected_energy",
+       {{"gradient", a.expected.gradient.sum()},
+        {"curl", a.expected.curl.sum()},
+        {"harmonic", a.expected.harmonic.sum()}}},
   };
 }
 
@@ -89,7 +104,8 @@ Result<SelectionOutcome> select_file(const StatsFile& stats, const std::vector<L
   for (const LayerAnalysis& a : analyses) {
     const LayerStats* layer = stats.find_layer(a.layer);
     if (!layer) return make_error(ErrorCode::InvalidArgument, "analysis of an unknown layer");
-    const CoverageTargets targets = hodgecover_targets(*layer, a.complex, a.hodge, options);
+    const CoverageTargets targets =
+        hodgecover_targets(*layer, a.complex, a.hodge, options, &a.expected);
     auto plan = select_layer(*layer, a.complex, a.hodge, options, &targets);
     if (!plan) return plan.error();  // select_layer's messages already name the layer
     out.retained[a.layer] = retained_masses(a.complex, a.hodge, targets, plan->keep, options.cover_tri);

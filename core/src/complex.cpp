@@ -74,7 +74,7 @@ std::string layer_name(const LayerStats& layer) {
 
 // Light structural checks so build_complex never reads out of range, independent of the stats
 // reader (which runs the full validate_layer on load).
-Status check_layer(const LayerStats& layer, bool need_frequency) {
+Status check_layer(const LayerStats& layer, bool need_frequency, bool need_reap) {
   const std::string where = layer_name(layer);
   const int n = layer.experts;
   if (n < 0) return make_error(ErrorCode::Corrupt, where + "negative expert count");
@@ -89,6 +89,13 @@ Status check_layer(const LayerStats& layer, bool need_frequency) {
     for (float v : layer.frequency)
       if (!std::isfinite(v))
         return make_error(ErrorCode::Corrupt, where + "expert_frequency is not finite");
+  }
+  if (need_reap) {
+    if (layer.reap.size() != static_cast<std::size_t>(n))
+      return make_error(ErrorCode::Corrupt, where + "expert_reap has the wrong length");
+    for (float v : layer.reap)
+      if (!std::isfinite(v))
+        return make_error(ErrorCode::Corrupt, where + "expert_reap is not finite");
   }
   for (std::size_t e = 0; e < layer.edges.size(); ++e) {
     const auto& p = layer.edges[e];
@@ -136,8 +143,21 @@ Status check_unique_triangles(const LayerStats& layer) {
 Result<Orientation> parse_orientation(const std::string& s) {
   if (s == "index") return Orientation::Index;
   if (s == "frequency") return Orientation::Frequency;
+  if (s == "reap") return Orientation::Reap;
   return make_error(ErrorCode::InvalidArgument,
-                    "unknown orientation '" + s + "' (expected index or frequency)");
+                    "unknown orientation '" + s + "' (expected index, frequency or reap)");
+}
+
+const char* orientation_name(Orientation o) {
+  switch (o) {
+    case Orientation::Index:
+      return "index";
+    case Orientation::Frequency:
+      return "frequency";
+    case Orientation::Reap:
+      return "reap";
+  }
+  return "index";
 }
 
 Result<EdgeMode> parse_edge_mode(const std::string& s) {
@@ -180,7 +200,8 @@ Result<Complex> build_complex(const LayerStats& layer, const ComplexOptions& opt
     return make_error(ErrorCode::InvalidArgument, "tau quantile must lie in [0, 1], got " +
                                                       std::to_string(options.tau_quantile));
   }
-  HC_TRY_STATUS(check_layer(layer, options.orientation == Orientation::Frequency));
+  HC_TRY_STATUS(check_layer(layer, options.orientation == Orientation::Frequency,
+                            options.orientation == Orientation::Reap));
   HC_TRY_STATUS(check_unique_triangles(layer));
 
   Complex cx;
@@ -193,14 +214,17 @@ Result<Complex> build_complex(const LayerStats& layer, const ComplexOptions& opt
     cx.tau = quantile(std::move(all), options.tau_quantile);
   }
 
-  // rank[v] = position of v when vertices are ordered by ascending frequency (ties by index).
+  // rank[v] = position of v when vertices are ordered by ascending frequency or REAP (ties by
+  // index).
   cx.rank.resize(static_cast<std::size_t>(n));
   std::iota(cx.rank.begin(), cx.rank.end(), 0);
-  if (options.orientation == Orientation::Frequency) {
+  if (options.orientation != Orientation::Index) {
+    const std::vector<float>& key =
+        options.orientation == Orientation::Frequency ? layer.frequency : layer.reap;
     std::vector<int> order(static_cast<std::size_t>(n));
     std::iota(order.begin(), order.end(), 0);
     std::sort(order.begin(), order.end(), [&](int a, int b) {
-      const float fa = layer.frequency[a], fb = layer.frequency[b];
+      const float fa = key[a], fb = key[b];
       return fa < fb || (fa == fb && a < b);
     });
     for (int pos = 0; pos < n; ++pos) cx.rank[order[pos]] = pos;

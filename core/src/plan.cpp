@@ -39,17 +39,6 @@ std::optional<int> json_index(const nlohmann::json& j) {
   return std::nullopt;
 }
 
-const char* vertex_score_name(VertexScore s) {
-  switch (s) {
-    case VertexScore::Reap:
-      return "reap";
-    case VertexScore::Frequency:
-      return "frequency";
-    case VertexScore::None:
-      return "none";
-  }
-  return "reap";
-}
 
 Result<LayerPlan> layer_from_json(const nlohmann::json& j, int layer, const std::string& where) {
   auto corrupt = [&](const std::string& what) {
@@ -185,10 +174,11 @@ nlohmann::json selection_params(const SelectionOptions& o, const ComplexOptions&
       {"lambda_v", o.lambda_v},
       {"vertex_score", vertex_score_name(o.vertex_score)},
       {"triangle_credit", o.triangle_credit == TriangleCredit::Binary ? "binary" : "partial"},
+      {"harmonic_target", harmonic_target_name(o.harmonic_target)},
       {"mode", reduction_mode_name(merge ? ReductionMode::Merge : ReductionMode::Prune)},
       {"tau_quantile", c.tau_quantile},
       {"tau", c.tau ? nlohmann::json(*c.tau) : nlohmann::json(nullptr)},
-      {"orientation", c.orientation == Orientation::Frequency ? "frequency" : "index"},
+      {"orientation", orientation_name(c.orientation)},
       {"edges", c.edges == EdgeMode::Threshold ? "threshold" : "complete"},
       {"fill", c.fill == FillRule::Sum ? "sum" : "tau"},
   };

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -161,6 +162,29 @@ Result<TriangleCredit> parse_triangle_credit(const std::string& s) {
                     "unknown triangle credit '" + s + "' (expected partial or binary)");
 }
 
+const char* vertex_score_name(VertexScore s) {
+  switch (s) {
+    case VertexScore::Reap:
+      return "reap";
+    case VertexScore::Frequency:
+      return "frequency";
+    case VertexScore::None:
+      return "none";
+  }
+  return "reap";
+}
+
+Result<HarmonicTarget> parse_harmonic_target(const std::string& s) {
+  if (s == "expected") return HarmonicTarget::Expected;
+  if (s == "oriented") return HarmonicTarget::Oriented;
+  return make_error(ErrorCode::InvalidArgument,
+                    "unknown harmonic target '" + s + "' (expected expected or oriented)");
+}
+
+const char* harmonic_target_name(HarmonicTarget t) {
+  return t == HarmonicTarget::Expected ? "expected" : "oriented";
+}
+
 Result<ReductionMode> parse_reduction_mode(const std::string& s) {
   if (s == "prune") return ReductionMode::Prune;
   if (s == "merge") return ReductionMode::Merge;
@@ -207,20 +231,38 @@ Result<int> keep_count(int experts, const SelectionOptions& options) {
 }
 
 CoverageTargets hodgecover_targets(const LayerStats& layer, const Complex& complex,
-                                   const HodgeDecomposition& hodge,
-                                   const SelectionOptions& options) {
+                                   const HodgeDecomposition& hodge, const SelectionOptions& options,
+                                   const ExpectedEnergies* expected) {
   CoverageTargets targets;
   targets.vertex_weight = vertex_weights(layer, options.vertex_score);
 
   const int m = complex.edge_count();
-  if (hodge.harmonic.size() == m) {
+  if (options.harmonic_target == HarmonicTarget::Expected) {
+    std::optional<ExpectedEnergies> computed;
+    if (!expected || expected->harmonic.size() != m) {
+      auto e = expected_hodge_energies(complex);
+      if (e) computed = std::move(e).value();
+      expected = computed ? &*computed : nullptr;
+    }
+    if (expected) {
+      targets.energy_gradient = expected->gradient;
+      targets.energy_curl = expected->curl;
+      targets.energy_harmonic = expected->harmonic;
+    }
+  } else if (hodge.harmonic.size() == m) {
+    targets.energy_gradient = hodge.gradient.cwiseAbs2();
+    targets.energy_curl = hodge.curl.cwiseAbs2();
+    targets.energy_harmonic = hodge.harmonic.cwiseAbs2();
+  }
+  if (targets.energy_harmonic.size() == m) {
     std::vector<Ranked> items(m);
     double harmonic = 0.0;
     for (int e = 0; e < m; ++e) {
-      items[e] = {e, hodge.harmonic[e] * hodge.harmonic[e]};
+      items[e] = {e, targets.energy_harmonic[e]};
       harmonic += items[e].value;
     }
-    if (harmonic > kNumericalZero * std::max(hodge.energy.total, harmonic))
+    const double total = complex.signal.squaredNorm();
+    if (harmonic > kNumericalZero * std::max(total, harmonic))
       add_edge_targets(complex, std::move(items), options.rho_h, targets);
   }
 
@@ -306,12 +348,20 @@ RetainedMasses retained_masses(const Complex& complex, const HodgeDecomposition&
   auto is_in = [&](int v) { return v >= 0 && v < limit && in[v]; };
 
   const int m = complex.edge_count();
-  const Eigen::VectorXd* parts[3] = {&hodge.gradient, &hodge.curl, &hodge.harmonic};
+  const bool own = hodge_targets.energy_harmonic.size() == m &&
+                   hodge_targets.energy_gradient.size() == m && hodge_targets.energy_curl.size() == m;
+  const Eigen::VectorXd oriented[3] = {own ? Eigen::VectorXd() : hodge.gradient.cwiseAbs2(),
+                                       own ? Eigen::VectorXd() : hodge.curl.cwiseAbs2(),
+                                       own ? Eigen::VectorXd() : hodge.harmonic.cwiseAbs2()};
+  const Eigen::VectorXd* parts[3] = {
+      own ? &hodge_targets.energy_gradient : &oriented[0],
+      own ? &hodge_targets.energy_curl : &oriented[1],
+      own ? &hodge_targets.energy_harmonic : &oriented[2]};
   double total[3] = {0, 0, 0}, covered[3] = {0, 0, 0};
   for (int p = 0; p < 3; ++p) {
     if (parts[p]->size() != m) continue;
     for (int e = 0; e < m; ++e) {
-      const double energy = (*parts[p])[e] * (*parts[p])[e];
+      const double energy = (*parts[p])[e];
       total[p] += energy;
       if (is_in(complex.edges[e][0]) || is_in(complex.edges[e][1])) covered[p] += energy;
     }

@@ -90,8 +90,10 @@ void add_complex_options(CLI::App& command, ComplexSwitches& s) {
           ->group(group);
   quantile->excludes(s.tau_option);
   command
-      .add_option("--orientation", s.orientation, "Vertex order: by index or ascending frequency")
-      ->check(CLI::IsMember({"index", "frequency"}))
+      .add_option("--orientation", s.orientation,
+                  "Vertex order that orients edges: index, or ascending frequency or REAP (only "
+                  "the displayed parts and --harmonic-target oriented depend on it)")
+      ->check(CLI::IsMember({"index", "frequency", "reap"}))
       ->capture_default_str()
       ->group(group);
   command.add_option("--edges", s.edges, "Keep every pair, or only pairs with barrier <= tau")
@@ -120,7 +122,7 @@ std::string describe_complex(const hc::ComplexOptions& o) {
       o.tau ? strprintf("tau = %g", *o.tau) : strprintf("tau = %g quantile", o.tau_quantile);
   text += o.edges == hc::EdgeMode::Complete ? ", complete edges" : ", threshold edges";
   text += o.fill == hc::FillRule::Tau ? ", fill tau" : ", fill sum";
-  text += o.orientation == hc::Orientation::Index ? ", index order" : ", frequency order";
+  text += std::string(", ") + hc::orientation_name(o.orientation) + " order";
   return text;
 }
 
@@ -160,6 +162,13 @@ void add_hodgecover_options(CLI::App& command, HodgeCoverSwitches& s) {
       ->check(CLI::IsMember({"partial", "binary"}))
       ->capture_default_str()
       ->group(group);
+  command
+      .add_option("--harmonic-target", s.harmonic_target,
+                  "Edge harmonic energy: averaged over all edge orientations (independent of "
+                  "expert numbering), or under the complex's orientation (earlier results)")
+      ->check(CLI::IsMember({"expected", "oriented"}))
+      ->capture_default_str()
+      ->group(group);
 }
 
 hc::SelectionOptions selection_options(const HodgeCoverSwitches& s) {
@@ -172,6 +181,7 @@ hc::SelectionOptions selection_options(const HodgeCoverSwitches& s) {
   options.lambda_v = s.lambda_v;
   options.vertex_score = take(hc::parse_vertex_score(s.vertex_score));
   options.triangle_credit = take(hc::parse_triangle_credit(s.triangle_credit));
+  options.harmonic_target = take(hc::parse_harmonic_target(s.harmonic_target));
   return options;
 }
 

@@ -11,7 +11,9 @@
 #include "hc/native/commands.hpp"
 #include "hc/native/compare.hpp"
 #include "hc/native/device.hpp"
+#include "hc/native/file_io.hpp"
 #include "hc/native/model_spec.hpp"
+#include "hc/variants.hpp"
 
 namespace hc::native {
 namespace {
@@ -28,17 +30,21 @@ struct CompareArgs {
   std::string device = "auto";
   std::string checkpoints = "best";
   std::uint64_t seed = 0;
+  std::string variants;  // JSON file of named variants (instead of --methods)
+  TokenSource select_on;
+  int random_seeds = 1;
+  std::vector<double> wanda_only;
   ComplexSwitches complex;
   HodgeCoverSwitches hodgecover;
   bool json = false;
 };
 
 void print_rows(const CompareReport& report) {
-  std::cout << strprintf("%-11s %5s %6s %5s %12s %10s %7s %9s %9s %7s\n", "method", "mode",
+  std::cout << strprintf("%-20s %5s %6s %5s %12s %10s %7s %9s %9s %7s\n", "variant", "mode",
                          "ratio", "wanda", "perplexity", "KL", "top-1", "harmonic", "triangle",
                          "params");
   for (const auto& row : report.rows) {
-    std::cout << strprintf("%-11s %5s %5.0f%% %5s ", row.method.c_str(), row.mode.c_str(),
+    std::cout << strprintf("%-20s %5s %5.0f%% %5s ", row.variant.c_str(), row.mode.c_str(),
                            100 * row.ratio,
                            row.wanda > 0 ? strprintf("%.0f%%", 100 * row.wanda).c_str() : "-");
     if (!row.error.empty()) {
@@ -71,6 +77,16 @@ int run_compare(const CompareArgs& args) {
   options.selection = selection_options(args.hodgecover);
   options.selection.seed = args.seed;
   options.device = device;
+  options.random_seeds = args.random_seeds;
+  options.wanda_only = args.wanda_only;
+  if (!args.variants.empty()) {
+    std::vector<std::uint8_t> bytes;
+    if (auto error = read_file(args.variants, bytes)) fail(*error);
+    auto parsed = hc::parse_variants(std::string(bytes.begin(), bytes.end()), args.variants,
+                                     options.selection, options.complex);
+    if (!parsed.ok()) fail(kExitBadInput, parsed.error().message);
+    options.variants = std::move(parsed).value();
+  }
 
   const LoadedStats stats = load_stats(args.stats);
   options.stats = &stats.stats;
@@ -87,6 +103,15 @@ int run_compare(const CompareArgs& args) {
     fail(kExitBadInput, (args.source.text_path.empty() ? args.source.ids_path
                                                         : args.source.text_path) +
                             ": fewer than two tokens to evaluate");
+  }
+
+  if (!args.select_on.text_path.empty() || !args.select_on.ids_path.empty()) {
+    const TokenStream chosen = take(
+        read_token_stream(args.model, args.select_on, static_cast<std::size_t>(spec.vocab_size)));
+    options.select_sequences = split_sequences(chosen.ids, options.seq_len, args.tokens, 2);
+    options.select_data = chosen.description;
+    if (options.select_sequences.empty())
+      fail(kExitBadInput, chosen.description + ": fewer than two tokens to choose on");
   }
 
   std::unique_ptr<ProgressBar> bar;
@@ -110,7 +135,7 @@ int run_compare(const CompareArgs& args) {
     if (!best) continue;
     const CompareRow& row = report.rows[*best];
     std::cout << strprintf("lowest KL at %.0f%% removed: %s%s (KL %.5f)\n", 100 * ratio,
-                           row.method.c_str(),
+                           row.variant.c_str(),
                            row.wanda > 0 ? strprintf(" + Wanda %.0f%%", 100 * row.wanda).c_str()
                                          : "",
                            row.kl);
@@ -165,12 +190,33 @@ Command add_compare_command(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--device", args->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--seed", args->seed, "Seed for --method random")->capture_default_str();
+  auto* variants = cmd->add_option(
+      "--variants", args->variants,
+      "JSON file {\"variants\":[{\"name\":..,\"method\":..,<switch>:<value>,..}]}: compare "
+      "these named variants instead of --methods (switch names as in plan params)");
+  cmd->get_option("--methods")->excludes(variants);
+  auto* select_text = cmd->add_option(
+      "--select-on", args->select_on.text_path,
+      "Calibration-side text: every model is also scored on it, and per ratio and Wanda the "
+      "variant with the lowest KL on it is marked chosen (report it on the held-out --text)");
+  auto* select_ids = cmd->add_option("--select-on-ids", args->select_on.ids_path,
+                                     "Pre-tokenized ids instead of --select-on");
+  select_text->excludes(select_ids);
+  cmd->add_option("--random-seeds", args->random_seeds,
+                  "Run random with seeds 0..N-1 (variants random.s0, ...; mean and spread "
+                  "reported)")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  cmd->add_option("--wanda-only", args->wanda_only,
+                  "Control rows: every expert kept, Wanda at these shares (e.g. 0.25,0.5)")
+      ->delimiter(',');
   add_complex_options(*cmd, args->complex);
   add_hodgecover_options(*cmd, args->hodgecover);
   cmd->add_flag("--json", args->json, "Print the report JSON instead of the table");
   cmd->footer(
-      "KL is mean KL(p_original || p_compressed) per token on the held-out data; the table's\n"
-      "retained masses are the Hodge masses each plan keeps (as `select --compare`).\n"
+      "KL is mean KL(p_original || p_compressed) per token on the held-out data, with 95%\n"
+      "bootstrap intervals over sequences and paired intervals of each row's difference to the\n"
+      "best; the table's retained masses are the Hodge masses each plan keeps.\n"
       "Example: hodgecover compare --model m --stats m.hcstats --text heldout.txt --out cmp");
   return Command{cmd, [args] {
                    if (args->source.text_path.empty() && args->source.ids_path.empty()) {

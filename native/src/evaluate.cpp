@@ -21,6 +21,7 @@ hc::Error named(const std::filesystem::path& model, const hc::Error& error) {
 struct Scores {
   double nll = 0.0, kl = 0.0;
   std::int64_t agree = 0;
+  std::vector<double> sequence_kl;
 };
 
 // Accumulates one sequence's scores from fp32 log-probabilities [T-1, V] (sums in fp64): the
@@ -32,7 +33,9 @@ void score(const at::Tensor& logp, const at::Tensor& reference, const std::vecto
       at::tensor(next, at::TensorOptions().dtype(at::kLong)).to(logp.device()).unsqueeze(1);
   scores.nll -= logp.gather(1, target).sum(at::kDouble).item<double>();
   if (!reference.defined()) return;
-  scores.kl += (reference.exp() * (reference - logp)).sum(at::kDouble).item<double>();
+  const double kl = (reference.exp() * (reference - logp)).sum(at::kDouble).item<double>();
+  scores.kl += kl;
+  scores.sequence_kl.push_back(kl);
   scores.agree += (reference.argmax(-1) == logp.argmax(-1)).sum().item<int64_t>();
 }
 
@@ -120,6 +123,8 @@ hc::Result<Evaluator> Evaluator::open(const std::filesystem::path& reference,
   state->own.nll = scores.nll / double(tokens);
   state->own.perplexity = std::exp(state->own.nll);
   state->own.seconds = state->reference->seconds;
+  state->own.sequence_kl.assign(state->sequences.size(), 0.0);
+  for (const auto& s : state->sequences) state->own.sequence_tokens.push_back(s.size() - 1);
   return Evaluator(std::move(state));
 }
 
@@ -161,6 +166,8 @@ hc::Result<ModelEvaluation> Evaluator::evaluate(const std::filesystem::path& dir
   result.kl = scores.kl / double(tokens);
   result.top1_agreement = double(scores.agree) / double(tokens);
   result.seconds = run->seconds;
+  result.sequence_kl = std::move(scores.sequence_kl);
+  for (const auto& s : st.sequences) result.sequence_tokens.push_back(s.size() - 1);
   return result;
 }
 

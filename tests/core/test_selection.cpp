@@ -325,6 +325,7 @@ BOOST_AUTO_TEST_CASE(hodgecover_targets_follow_the_prefix_rule) {
   const Eigen::VectorXd harm = vec({3, 0, 1, -2, 0.5, 0});
   const HodgeDecomposition h = decomposition(complex.signal - harm, Eigen::VectorXd::Zero(6), harm);
   SelectionOptions o;
+  o.harmonic_target = hc::HarmonicTarget::Oriented;  // the prefix rule on given energies
   const auto tol = boost::test_tools::tolerance(1e-12);
 
   // rho 0.8 -> 11.4: 9 falls short, 9 + 4 reaches it.
@@ -385,7 +386,9 @@ BOOST_AUTO_TEST_CASE(missing_pairs_count_as_zero_in_the_excess) {
   const Complex complex = index_complex(layer);
   const HodgeDecomposition h =
       decomposition(complex.signal, Eigen::VectorXd::Zero(3), Eigen::VectorXd::Zero(3));
-  const CoverageTargets t = hc::hodgecover_targets(layer, complex, h, SelectionOptions{});
+  SelectionOptions oriented;
+  oriented.harmonic_target = hc::HarmonicTarget::Oriented;
+  const CoverageTargets t = hc::hodgecover_targets(layer, complex, h, oriented);
   BOOST_TEST((t.triangles == std::vector<std::array<int, 3>>{{0, 1, 3}}));
   BOOST_TEST(t.edges.empty());
 }
@@ -457,13 +460,16 @@ BOOST_AUTO_TEST_CASE(pairwise_and_hodgecover_disagree_when_barriers_and_holes_do
 
   SelectionOptions o;
   o.keep = 2;
+  o.harmonic_target = hc::HarmonicTarget::Oriented;  // the circulation is an oriented notion
   const auto hodge = hc::select_layer(layer, complex, h, o);
   o.method = hc::Method::Pairwise;
   const auto pairwise = hc::select_layer(layer, complex, h, o);
   BOOST_TEST(hodge->keep == (std::vector<int>{0, 1}));
   BOOST_TEST(pairwise->keep == (std::vector<int>{3, 4}));
 
-  const CoverageTargets targets = hc::hodgecover_targets(layer, complex, h, SelectionOptions{});
+  SelectionOptions oriented;
+  oriented.harmonic_target = hc::HarmonicTarget::Oriented;
+  const CoverageTargets targets = hc::hodgecover_targets(layer, complex, h, oriented);
   BOOST_TEST(hc::retained_masses(complex, h, targets, hodge->keep, 2).harmonic == 1.0,
              boost::test_tools::tolerance(1e-9));
   BOOST_TEST(hc::retained_masses(complex, h, targets, pairwise->keep, 2).harmonic < 1e-9);
@@ -483,6 +489,7 @@ BOOST_AUTO_TEST_CASE(prefix_rule_matches_a_full_sort_on_large_layers) {
     const HodgeDecomposition h =
         decomposition(complex.signal - harm, Eigen::VectorXd::Zero(m), harm);
     SelectionOptions o;
+    o.harmonic_target = hc::HarmonicTarget::Oriented;
     o.rho_h = rng.uniform();
 
     std::vector<std::pair<double, int>> ranked;  // (-energy, edge): ascending = rank order

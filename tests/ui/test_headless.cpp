@@ -83,8 +83,8 @@ BOOST_AUTO_TEST_CASE(every_panel_with_a_loaded_sample) {
   // Both overview tabs, every heatmap statistic and edge component.
   for (int tab = 0; tab < 2; ++tab) {
     state.overview_tab_request = tab;
-    for (int k = 0; k < 4; ++k) {
-      state.heat_stat = static_cast<hc::ui::ExpertStat>(k);
+    for (int k = 0; k < hc::ui::kEdgeComponentCount; ++k) {
+      state.heat_stat = static_cast<hc::ui::ExpertStat>(k % 4);
       state.edge_component = static_cast<hc::ui::EdgeComponent>(k);
       BOOST_TEST(imgui.frames(state, 4) > 1000);
     }

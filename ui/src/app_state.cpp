@@ -120,6 +120,8 @@ const char* edge_component_name(EdgeComponent c) {
       return "curl";
     case EdgeComponent::Harmonic:
       return "harmonic";
+    case EdgeComponent::HarmonicAveraged:
+      return "harmonic (all orientations)";
   }
   return "?";
 }

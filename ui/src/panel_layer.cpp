@@ -27,6 +27,8 @@ double edge_value(const LayerAnalysis& a, EdgeComponent c, int e) {
       return a.hodge.curl[e];
     case EdgeComponent::Harmonic:
       return a.hodge.harmonic[e];
+    case EdgeComponent::HarmonicAveraged:
+      return e < a.expected.harmonic.size() ? std::sqrt(a.expected.harmonic[e]) : 0.0;
   }
   return 0;
 }
@@ -61,7 +63,7 @@ void draw_layer_controls(AppState& s) {
   ImGui::SameLine();
   int comp = static_cast<int>(s.edge_component);
   ImGui::SetNextItemWidth(120);
-  if (ImGui::Combo("edges", &comp, "barrier\0gradient\0curl\0harmonic\0")) {
+  if (ImGui::Combo("edges", &comp, "barrier\0gradient\0curl\0harmonic\0harmonic, all orientations (selection)\0")) {
     s.edge_component = static_cast<EdgeComponent>(comp);
   }
   if (!s.analysed[s.current]) return;
@@ -114,7 +116,8 @@ void draw_layer_graph(AppState& s, ImVec2 size) {
 
   // Edges: the largest |value| first gets the budget, drawn weakest first so strong ones sit on
   // top.
-  const bool signed_map = s.edge_component != EdgeComponent::Barrier;
+  const bool signed_map = s.edge_component != EdgeComponent::Barrier &&
+                          s.edge_component != EdgeComponent::HarmonicAveraged;
   std::vector<int> order(cx.edge_count());
   std::iota(order.begin(), order.end(), 0);
   double vmax = 0;
@@ -225,6 +228,9 @@ void draw_layer_graph(AppState& s, ImVec2 size) {
     ImGui::Text("barrier %.5g", cx.signal[best_e]);
     ImGui::Text("gradient %.5g  curl %.5g  harmonic %.5g", h.gradient[best_e], h.curl[best_e],
                 h.harmonic[best_e]);
+    if (best_e < a.expected.harmonic.size())
+      ImGui::Text("harmonic energy over all orientations %.5g (selection ranks this)",
+                  a.expected.harmonic[best_e]);
     ImGui::EndTooltip();
   }
 }

@@ -9,6 +9,7 @@
 
 #include "hc/complex.hpp"
 #include "hc/hodge.hpp"
+#include "hc/hodge_expected.hpp"
 #include "hc/plan.hpp"
 #include "hc/result.hpp"
 #include "hc/selection.hpp"
@@ -20,6 +21,7 @@ struct LayerAnalysis {
   int layer = 0;
   Complex complex;
   HodgeDecomposition hodge;
+  ExpectedEnergies expected;  // orientation-averaged per-edge energies (what selection ranks)
 };
 
 // Decomposes one layer.
@@ -31,7 +33,10 @@ Result<std::vector<LayerAnalysis>> analyze_file(const StatsFile& stats, const Co
                                                 std::optional<int> only_layer = std::nullopt);
 
 // One layer of `decompose --json`: {"layer","experts","tau","edges","filled_triangles","betti",
-// "signal","gradient","curl","harmonic","energy":{"gradient","curl","harmonic"}}.
+// "signal","gradient","curl","harmonic","energy":{"gradient","curl","harmonic"},
+// "expected":{"gradient","curl","harmonic" (per edge),"sampled"},
+// "expected_energy":{"gradient","curl","harmonic"}}. The oriented parts follow the complex's
+// orientation; the expected ones are averaged over all orientations (what selection ranks).
 nlohmann::json decomposition_json(const LayerAnalysis& analysis);
 
 struct SelectionOutcome {

@@ -14,7 +14,8 @@
 
 namespace hc {
 
-enum class Orientation { Index, Frequency };  // order vertices by index, or ascending frequency
+// Vertex order that orients edges (low -> high): by index, or by ascending frequency or REAP.
+enum class Orientation { Index, Frequency, Reap };
 enum class EdgeMode { Complete, Threshold };  // keep every pair, or only pairs with b_ij <= tau
 enum class FillRule { Tau, Sum };             // fill when t_ijk <= tau, or t_ijk <= b_ij+b_ik+b_jk
 
@@ -28,6 +29,7 @@ struct ComplexOptions {
 
 // Parsers for the option strings used by the CLI and the dashboard ("index", "frequency", ...).
 Result<Orientation> parse_orientation(const std::string& s);
+const char* orientation_name(Orientation o);
 Result<EdgeMode> parse_edge_mode(const std::string& s);
 Result<FillRule> parse_fill_rule(const std::string& s);
 

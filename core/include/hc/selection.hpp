@@ -9,6 +9,7 @@
 
 #include "hc/complex.hpp"
 #include "hc/hodge.hpp"
+#include "hc/hodge_expected.hpp"
 #include "hc/result.hpp"
 #include "hc/stats_file.hpp"
 
@@ -21,12 +22,20 @@ enum class VertexScore { Reap, Frequency, None };
 // vertex of an irreducible triple). Binary: only the vertex that completes coverage earns w_t.
 enum class TriangleCredit { Partial, Binary };
 enum class ReductionMode { Prune, Merge };
+// Which per-edge harmonic energy ranks HodgeCover's critical edges. Expected: averaged over
+// every edge orientation (hodge_expected.hpp), so renumbering experts only renumbers the plan.
+// Oriented: the squared harmonic part under the complex's orientation (the first reading;
+// depends on expert numbering under --orientation index; kept to reproduce earlier results).
+enum class HarmonicTarget { Expected, Oriented };
 
 const char* method_name(Method m);
 Result<Method> parse_method(const std::string& s);
 Result<VertexScore> parse_vertex_score(const std::string& s);
+const char* vertex_score_name(VertexScore s);
 Result<TriangleCredit> parse_triangle_credit(const std::string& s);
 Result<ReductionMode> parse_reduction_mode(const std::string& s);
+Result<HarmonicTarget> parse_harmonic_target(const std::string& s);
+const char* harmonic_target_name(HarmonicTarget t);
 const char* reduction_mode_name(ReductionMode m);
 // Every method, in the order the CLI and the dashboard list them.
 const std::vector<Method>& all_methods();
@@ -46,6 +55,7 @@ struct SelectionOptions {
   // The complex's fill rule (the Complex does not record it): under Sum the triplet excess is
   // taken against b_ij + b_ik + b_jk instead of the largest pair barrier.
   FillRule fill = FillRule::Tau;
+  HarmonicTarget harmonic_target = HarmonicTarget::Expected;
 };
 
 // InvalidArgument when an option is out of range: rho_h/rho_t outside [0,1], cover_tri
@@ -62,13 +72,18 @@ struct CoverageTargets {
   std::vector<std::array<int, 3>> triangles;   // critical triangles (expert ids, ascending)
   std::vector<double> triangle_weight;
   std::vector<double> vertex_weight;           // [E] normalised vertex score (zeros for None)
+  // Per-edge energies (complex edge order) the targets were ranked on, and that retained_masses
+  // measures: orientation-averaged under HarmonicTarget::Expected, the squared parts of the
+  // decomposition otherwise. Empty for targets not built by hodgecover_targets.
+  Eigen::VectorXd energy_gradient, energy_curl, energy_harmonic;
 };
 
-// HodgeCover targets: harmonic-critical edges from `hodge` and triplet-critical triangles from
-// the layer's candidate triangles (excess against max pair barrier, or the pair sum under
-// FillRule::Sum).
+// HodgeCover targets: harmonic-critical edges (per options.harmonic_target: from `expected`,
+// computed here when null, or from `hodge`) and triplet-critical triangles from the layer's
+// candidate triangles (excess against max pair barrier, or the pair sum under FillRule::Sum).
 CoverageTargets hodgecover_targets(const LayerStats& layer, const Complex& complex,
-                                   const HodgeDecomposition& hodge, const SelectionOptions& options);
+                                   const HodgeDecomposition& hodge, const SelectionOptions& options,
+                                   const ExpectedEnergies* expected = nullptr);
 // Pairwise ablation targets: edges by raw barrier, no triangles.
 CoverageTargets pairwise_targets(const LayerStats& layer, const Complex& complex,
                                  const SelectionOptions& options);
@@ -105,9 +120,10 @@ std::map<int, int> nearest_survivor(const LayerStats& layer, const std::vector<i
 // numbered by smallest member.
 std::vector<int> average_linkage_clusters(const LayerStats& layer, int k);
 
-// Share of each Hodge mass carried by elements the survivor set covers (SPEC §4): edges with
-// an endpoint kept; critical triangles with >= cover_tri vertices kept. Each in [0,1]; a
-// component with zero mass reports 1.
+// Share of each Hodge mass carried by elements the survivor set covers: edges with an endpoint
+// kept; critical triangles with >= cover_tri vertices kept. Edge energies are the targets'
+// (orientation-averaged by default), or the decomposition's when the targets carry none. Each
+// in [0,1]; a component with (numerically) zero mass reports 1: nothing of it can be lost.
 struct RetainedMasses {
   double gradient = 1, curl = 1, harmonic = 1, triangle = 1;
 };

@@ -139,6 +139,62 @@ BOOST_FIXTURE_TEST_CASE(infeasible_ratio_is_a_row_with_a_reason, CompareCli) {
   BOOST_CHECK(fs::is_empty(work / "cmp" / "checkpoints"));
 }
 
+BOOST_FIXTURE_TEST_CASE(variants_intervals_selection_text_and_controls, CompareCli) {
+  hc::test::spit(work / "variants.json",
+                 R"({"variants":[{"name":"hc-lt0","method":"hodgecover","lambda_t":0},
+                                 {"name":"hc-oriented","method":"hodgecover",
+                                  "harmonic_target":"oriented"},
+                                 {"name":"reap","method":"reap"}]})");
+  hc::test::spit(work / "select.ids", raw_ids(96, 5, 2));
+  const auto r = ok("compare --model model --stats m.hcstats --ids held.ids --seq-len 16 "
+                    "--ratios 0.5 --wanda 0.5 --variants variants.json --select-on-ids select.ids "
+                    "--wanda-only 0.25 --checkpoints none --out cmp --json");
+  const json report = json::parse(r.out);
+  const auto& rows = report.at("rows");
+  BOOST_REQUIRE_EQUAL(rows.size(), 3u * 2u + 1u);
+  int chosen = 0, frontier = 0;
+  for (const auto& row : rows) {
+    BOOST_REQUIRE_MESSAGE(!row.contains("error"), row.dump());
+    const double kl = row.at("kl");
+    const auto& ci = row.at("kl_interval");
+    BOOST_CHECK_LE(ci.at("low").get<double>(), kl + 1e-12);
+    BOOST_CHECK_GE(ci.at("high").get<double>(), kl - 1e-12);
+    // Paired difference to the group's best: never negative in estimate, 0 for the best.
+    const auto& d = row.at("kl_minus_best");
+    BOOST_CHECK_GE(d.at("estimate").get<double>(), 0.0);
+    BOOST_CHECK_LE(d.at("low").get<double>(), d.at("estimate").get<double>() + 1e-12);
+    BOOST_CHECK(std::isfinite(row.at("select_kl").get<double>()));
+    chosen += row.at("chosen").get<bool>();
+    frontier += row.at("frontier").get<bool>();
+    if (row.at("variant") == "wanda-only") {
+      BOOST_CHECK_EQUAL(row.at("keep").get<int>(), 8);
+      BOOST_CHECK_EQUAL(row.at("ratio").get<double>(), 0.0);
+    }
+  }
+  BOOST_CHECK_EQUAL(chosen, 3);  // one per (ratio, Wanda) group, the control included
+  BOOST_CHECK_GE(frontier, 1);
+  BOOST_CHECK(!report.at("select_data").is_null());
+  const std::string md = hc::test::slurp(work / "cmp" / "report.md");
+  for (const char* text : {"hc-lt0", "hc-oriented", "Chosen on the selection text", "Frontier",
+                           "Control: Wanda alone", "✓"})
+    BOOST_CHECK_MESSAGE(contains(md, text), text);
+
+  // Random over seeds: one row per seed and a summary.
+  ok("compare --model model --stats m.hcstats --ids held.ids --seq-len 32 --ratios 0.5 --wanda 0 "
+     "--methods random,reap --random-seeds 3 --checkpoints none --out cmp2");
+  const std::string md2 = hc::test::slurp(work / "cmp2" / "report.md");
+  for (const char* text : {"random.s0", "random.s2", "Random selection over seeds"})
+    BOOST_CHECK_MESSAGE(contains(md2, text), text);
+
+  // A bad variants file is bad input, named, and leaves nothing.
+  hc::test::spit(work / "bad.json", R"({"variants":[{"name":"x","method":"reap","lambda_q":1}]})");
+  auto bad = run("compare --model model --stats m.hcstats --ids held.ids --variants bad.json "
+                 "--out cmp3");
+  BOOST_CHECK_EQUAL(bad.code, 3);
+  BOOST_CHECK(contains(bad.err, "bad.json") && contains(bad.err, "lambda_q"));
+  BOOST_CHECK(!fs::exists(work / "cmp3"));
+}
+
 BOOST_FIXTURE_TEST_CASE(bad_inputs_leave_nothing, CompareCli) {
   fs::create_directory(work / "taken");
   hc::test::spit(work / "taken" / "keep.txt", "mine");

@@ -83,12 +83,16 @@ hc::ComplexOptions complex_options(const ComplexSwitches& switches);
 std::string describe_complex(const hc::ComplexOptions& options);
 
 // The HodgeCover parameters of SPEC §5.1 (method, budget, seed and mode belong to `select`).
+// Defaults come from hc::SelectionOptions, the one place they are set.
 struct HodgeCoverSwitches {
-  double rho_h = 0.8, rho_t = 0.8;
-  int cover_tri = 2;
-  double lambda_e = 1.0, lambda_t = 1.0, lambda_v = 1.0;
-  std::string vertex_score = "reap";
-  std::string triangle_credit = "partial";
+  double rho_h = hc::SelectionOptions{}.rho_h, rho_t = hc::SelectionOptions{}.rho_t;
+  int cover_tri = hc::SelectionOptions{}.cover_tri;
+  double lambda_e = hc::SelectionOptions{}.lambda_e, lambda_t = hc::SelectionOptions{}.lambda_t,
+         lambda_v = hc::SelectionOptions{}.lambda_v;
+  std::string vertex_score = hc::vertex_score_name(hc::SelectionOptions{}.vertex_score);
+  std::string triangle_credit =
+      hc::SelectionOptions{}.triangle_credit == hc::TriangleCredit::Binary ? "binary" : "partial";
+  std::string harmonic_target = hc::harmonic_target_name(hc::SelectionOptions{}.harmonic_target);
 };
 void add_hodgecover_options(CLI::App& command, HodgeCoverSwitches& switches);
 // SelectionOptions with the HodgeCover parameters filled in and everything else at defaults.

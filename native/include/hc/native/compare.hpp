@@ -17,6 +17,7 @@
 #include "hc/result.hpp"
 #include "hc/selection.hpp"
 #include "hc/stats_file.hpp"
+#include "hc/variants.hpp"
 
 namespace hc::native {
 
@@ -33,7 +34,18 @@ struct CompareOptions {
   std::string data;                                  // their description, for the report
   std::size_t seq_len = 0;
   at::Device device = at::Device(at::kCPU);
-  std::vector<hc::Method> methods;  // empty: every method
+  // What to compare: `variants` when given (names unique), else one variant per method of
+  // `methods` (empty: every method) with `complex`/`selection`, random as `random_seeds` seeds.
+  std::vector<hc::Variant> variants;
+  std::vector<hc::Method> methods;
+  int random_seeds = 1;
+  // Optional selection text: every compressed model is also scored on these sequences, and
+  // per ratio and Wanda setting the variant with the lowest KL on them is marked chosen, so
+  // choices are made on this text and reported on the held-out one.
+  std::vector<std::vector<std::int32_t>> select_sequences;
+  std::string select_data;
+  // Controls: every expert kept, Wanda at each of these shares (rows named "wanda-only").
+  std::vector<double> wanda_only;
   std::vector<double> ratios{0.25, 0.5, 0.75};
   double wanda = 0.5;  // each plan also with this Wanda share; 0: no Wanda rows
   // Reduction for every method; unset: each method's own (hcsmoe merges, the others prune).

@@ -2,6 +2,7 @@
 // compressed model, written as JSON (format "hodgecover.compare") and as markdown tables.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -9,11 +10,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hc/bootstrap.hpp"
 #include "hc/selection.hpp"
 
 namespace hc::native {
 
 struct CompareRow {
+  std::string variant;  // variant name (the method's name for the built-in list)
   std::string method;   // selection method name
   std::string mode;     // prune or merge (as applied)
   double ratio = 0.0;   // share of experts removed per layer
@@ -29,6 +32,26 @@ struct CompareRow {
   std::uint64_t parameters = 0;          // stored elements of the compressed checkpoint
   std::uint64_t nonzero_parameters = 0;  // parameters minus the Wanda zeros
   double seconds = 0.0;                  // apply + evaluation
+  std::vector<double> sequence_kl;         // KL summed per held-out sequence (not serialised)
+  std::vector<double> select_sequence_kl;  // the same on the selection text (--select-on)
+  double select_kl = std::nan("");         // mean KL on the selection text; NaN without one
+
+  // Filled by annotate_report.
+  std::optional<hc::Interval> kl_interval;  // 95% bootstrap interval of the held-out KL
+  // Paired 95% interval of (this KL − the lowest KL) in the same ratio and Wanda group; a row
+  // whose interval reaches 0 is indistinguishable from the best on this data.
+  std::optional<hc::Interval> vs_best;
+  bool chosen = false;    // lowest selection-text KL in its (ratio, Wanda) group
+  bool frontier = false;  // no other row keeps no more parameters with a lower KL
+};
+
+// Spearman rank correlation, over the plans of one ratio (without Wanda), between KL and each
+// retained Hodge mass and the smallest of the four. Negative: keeping more of it goes with a
+// lower KL.
+struct MassCorrelation {
+  double ratio = 0.0;
+  int plans = 0;
+  double gradient = 0, curl = 0, harmonic = 0, triangle = 0, smallest = 0;
 };
 
 struct CompareReport {
@@ -42,7 +65,14 @@ struct CompareReport {
   double reference_perplexity = 0.0, reference_nll = 0.0;
   std::uint64_t reference_parameters = 0;
   std::vector<CompareRow> rows;
+  std::vector<std::size_t> sequence_tokens;         // predicted positions per held-out sequence
+  std::string select_data;                          // selection text (empty: none)
+  std::vector<std::size_t> select_sequence_tokens;  // its positions per sequence
+  std::vector<MassCorrelation> correlations;        // filled by annotate_report
 };
+
+// Fills the intervals, the chosen rows, the frontier and the correlations from the rows.
+void annotate_report(CompareReport& report);
 
 // {"format":"hodgecover.compare","version":1,"model",..,"reference":{..},"rows":[..]}; the
 // scores of a row that did not run are null and its "error" says why.

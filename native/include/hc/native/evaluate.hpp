@@ -24,6 +24,11 @@ struct ModelEvaluation {
   double top1_agreement = 1.0;  // fraction of positions whose argmax matches the reference
   std::size_t tokens = 0;       // predicted positions (sum of T_s - 1)
   double seconds = 0.0;         // forward time of this model
+  // Per sequence, in input order: summed KL to the reference over its predicted positions, and
+  // the number of those positions (T_s - 1). For paired resampling of differences between
+  // models scored on the same sequences (stats/bootstrap.hpp).
+  std::vector<double> sequence_kl;
+  std::vector<std::size_t> sequence_tokens;
 };
 
 // Progress: (model index, layers done, layers in that model).

@@ -31,7 +31,10 @@ struct Sample {
 
 enum class LoadState { Empty, Loading, Loaded, Error };
 enum class ExpertStat { Frequency, Reap, Ean, GateMass };
-enum class EdgeComponent { Barrier, Gradient, Curl, Harmonic };
+// Edge colouring. The first four are signed parts under the complex's orientation; the last is
+// the orientation-averaged harmonic energy (as a root, in barrier units) that selection ranks.
+enum class EdgeComponent { Barrier, Gradient, Curl, Harmonic, HarmonicAveraged };
+inline constexpr int kEdgeComponentCount = 5;
 
 // Retained masses of one method, averaged over the analysed layers (SPEC §4).
 struct MethodComparison {
