@@ -3,7 +3,8 @@
 # docs/evidence/variants.json on calibration-side text only (statistics from the first half of
 # models/data/calibration.txt, KL on the second half); `report` scores every method with the
 # shipped defaults on models/data/heldout.txt (statistics from all of calibration.txt, as the
-# demo). Reports go to docs/evidence/<model>-<stage>/ (report.md, report.json).
+# demo), together with merge-mode versions, the first reading, five random seeds and Wanda-only
+# controls (docs/evidence/report_variants.json). Reports go to docs/evidence/<model>-<stage>/.
 # Usage: scripts/method_evidence.sh choose|report [MODEL...]   (default: the bundled models)
 # Environment: HC_BIN (default build/hodgecover), RATIOS (0.25,0.5,0.75,0.875).
 set -euo pipefail
@@ -39,7 +40,7 @@ for model in "${models[@]}"; do
     report)
       stats_text="$data/calibration.txt"
       eval_text="$data/heldout.txt"
-      what=(--random-seeds 5 --wanda-only 0.25,0.5,0.75)
+      what=(--variants "$root/docs/evidence/report_variants.json" --wanda-only 0.25,0.5,0.75)
       ;;
     *) echo "method_evidence: unknown stage $stage (choose or report)" >&2; exit 2 ;;
   esac

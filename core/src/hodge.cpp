@@ -215,6 +215,27 @@ Status check_complex(const Complex& cx) {
 
 }  // namespace
 
+Eigen::MatrixXd detail::curl_projections(const Complex& complex,
+                                         const std::vector<std::array<int, 3>>& tri,
+                                         const Eigen::MatrixXd& signals, double tolerance) {
+  Eigen::MatrixXd out = Eigen::MatrixXd::Zero(signals.rows(), signals.cols());
+  if (tri.empty()) return out;
+  const TriangleOperator b2(complex, tri);
+  const std::vector<int>& active = b2.active();
+  const int cap = std::max(100, 2 * static_cast<int>(b2.cols()));
+  Eigen::VectorXd rest(b2.rows());
+  for (Eigen::Index j = 0; j < signals.cols(); ++j) {
+    for (std::size_t i = 0; i < active.size(); ++i)
+      rest[static_cast<Eigen::Index>(i)] = signals(active[i], j);
+    const CurlSolve curl = solve_curl(b2, rest, tolerance * signals.col(j).norm(), cap);
+    for (std::size_t i = 0; i < active.size(); ++i) {
+      const auto k = static_cast<Eigen::Index>(i);
+      out(active[i], j) = rest[k] - curl.resid[k];
+    }
+  }
+  return out;
+}
+
 Result<HodgeDecomposition> hodge_decompose(const Complex& complex, const HodgeOptions& options) {
   if (!(options.tolerance > 0.0) || options.max_iterations < 0)
     return make_error(ErrorCode::InvalidArgument,

@@ -169,6 +169,9 @@ hc::Result<ApplySummary> apply_plan(const ApplyOptions& options, const hc::Plan&
   if (options.wanda < 0.0 || options.wanda >= 1.0) {
     return invalid("--wanda must lie in [0, 1)");
   }
+  if (!(options.output_scale > 0.0 && options.output_scale <= 10.0)) {
+    return invalid("the output scale must lie in (0, 10]");
+  }
   auto checkpoint = open_checkpoint(options.model);
   if (!checkpoint.ok()) return checkpoint.error();
   auto spec_result = model_spec_for(*checkpoint);
@@ -257,7 +260,9 @@ hc::Result<ApplySummary> apply_plan(const ApplyOptions& options, const hc::Plan&
       headers.push_back({name, info.dtype, shape});
       summary.parameters_after += count / info.shape[0] * lp.keep.size();
       makers.push_back([&, &lp = lp, name, info, weight, mergeable, ls, weight_of,
-                        down = name == layer_spec.fused_down]() -> hc::Result<std::vector<float>> {
+                        down = name == layer_spec.fused_down,
+                        down_or_bias = name == layer_spec.fused_down ||
+                                       name == layer_spec.fused_down_bias]() -> hc::Result<std::vector<float>> {
         auto values = ck.read_f32(name);
         if (!values.ok()) return values.error();
         const std::size_t row = values->size() / info.shape[0];
@@ -274,6 +279,9 @@ hc::Result<ApplySummary> apply_plan(const ApplyOptions& options, const hc::Plan&
           for (int m : members) {
             const double pi = total > 0 ? weight_of(m) / total : 1.0 / double(members.size());
             for (std::size_t j = 0; j < row; ++j) acc[j] += pi * (*values)[std::size_t(m) * row + j];
+          }
+          if (down_or_bias) {
+            for (double& x : acc) x *= options.output_scale;
           }
           const std::size_t at = kept.size();
           kept.insert(kept.end(), acc.begin(), acc.end());
@@ -310,6 +318,9 @@ hc::Result<ApplySummary> apply_plan(const ApplyOptions& options, const hc::Plan&
         if (!values.ok()) return values.error();
         const double pi = total > 0 ? weight_of(m) / total : 1.0 / double(members.size());
         for (std::size_t j = 0; j < count; ++j) acc[j] += pi * (*values)[j];
+      }
+      if (where.matrix == 'd') {
+        for (double& x : acc) x *= options.output_scale;
       }
       std::vector<float> merged(acc.begin(), acc.end());
       if (options.wanda > 0.0) {

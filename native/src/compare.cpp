@@ -147,13 +147,15 @@ hc::Result<CompareReport> run_comparison(const CompareOptions& options,
   }
 
   // Applies one plan and scores it; a plan the model cannot take becomes the row's error.
-  auto run_row = [&](CompareRow& row, const hc::Plan& plan, const std::string& name) -> hc::Status {
+  auto run_row = [&](CompareRow& row, const hc::Plan& plan, const std::string& name,
+                     double output_scale) -> hc::Status {
     const auto start = std::chrono::steady_clock::now();
     ApplyOptions apply;
     apply.model = options.model;
     apply.out = root / "checkpoints" / name;
     apply.mode = plan_mode(plan) == hc::ReductionMode::Merge ? ApplyMode::Merge : ApplyMode::Prune;
     apply.wanda = row.wanda;
+    apply.output_scale = output_scale;
     auto summary = apply_plan(apply, plan, options.stats);
     if (!summary.ok()) {
       if (summary.error().code != hc::ErrorCode::InvalidArgument) return summary.error();
@@ -237,7 +239,8 @@ hc::Result<CompareReport> run_comparison(const CompareOptions& options,
         const std::string name = row_name(row.variant, ratio, wanda);
         if (progress) progress(done, total, name);
         if (row.error.empty()) {
-          if (hc::Status s = run_row(row, outcome->plan, name); !s) return s.error();
+          if (hc::Status s = run_row(row, outcome->plan, name, variant.output_scale); !s)
+            return s.error();
         }
         report.rows.push_back(row);
         keep_policy(report.rows.size() - 1);
@@ -265,7 +268,7 @@ hc::Result<CompareReport> run_comparison(const CompareOptions& options,
     row.retained = mean_retained(outcome->retained);
     const std::string name = row_name(row.variant, 0.0, wanda);
     if (progress) progress(done, total, name);
-    if (hc::Status s = run_row(row, outcome->plan, name); !s) return s.error();
+    if (hc::Status s = run_row(row, outcome->plan, name, 1.0); !s) return s.error();
     report.rows.push_back(row);
     keep_policy(report.rows.size() - 1);
     ++done;

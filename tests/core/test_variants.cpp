@@ -14,7 +14,7 @@ BOOST_AUTO_TEST_CASE(keys_set_their_options_and_the_rest_stays_at_the_base) {
   auto v = hc::parse_variants(
       R"({"variants":[{"name":"hc-lt0","method":"hodgecover","lambda_t":0,"orientation":"frequency",
           "harmonic_target":"oriented","fill":"sum","cover_tri":3,"tau":0.5},
-        {"name":"merge.reap","method":"reap","mode":"merge","seed":4}]})",
+        {"name":"merge.reap","method":"reap","mode":"merge","seed":4,"output_scale":0.7}]})",
       "v.json", base, complex);
   BOOST_TEST_REQUIRE(v.ok());
   BOOST_TEST_REQUIRE(v->size() == 2u);
@@ -33,6 +33,8 @@ BOOST_AUTO_TEST_CASE(keys_set_their_options_and_the_rest_stays_at_the_base) {
   BOOST_TEST((b.selection.method == hc::Method::Reap));
   BOOST_TEST((b.mode == hc::ReductionMode::Merge));
   BOOST_TEST(b.selection.seed == 4u);
+  BOOST_TEST(b.output_scale == 0.7);
+  BOOST_TEST(a.output_scale == 1.0);
 }
 
 BOOST_AUTO_TEST_CASE(malformed_files_are_errors_naming_the_source) {
@@ -50,6 +52,7 @@ BOOST_AUTO_TEST_CASE(malformed_files_are_errors_naming_the_source) {
       R"({"variants":[{"name":"a","method":"reap","rho_h":"high"}]})",
       R"({"variants":[{"name":"a","method":"reap","cover_tri":7}]})",
       R"({"variants":[{"name":"a","method":"reap","tau_quantile":2}]})",
+      R"({"variants":[{"name":"a","method":"reap","output_scale":0}]})",
   };
   for (const char* text : bad) {
     auto v = hc::parse_variants(text, "bad.json", {}, {});

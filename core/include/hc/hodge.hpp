@@ -45,6 +45,12 @@ std::array<int, 3> betti_numbers(const Complex& complex);
 int boundary_2_rank(const Complex& complex);
 
 namespace detail {
+// Curl parts of several edge signals at once, without Betti numbers: column j of the result
+// is the projection of signals.col(j) onto range(B2), to relative accuracy `tolerance` in the
+// normal-equation residual. M×N in, M×N out; `tri` = triangle_edges(complex).
+Eigen::MatrixXd curl_projections(const Complex& complex,
+                                 const std::vector<std::array<int, 3>>& tri,
+                                 const Eigen::MatrixXd& signals, double tolerance);
 // betti_numbers given triangle_edges(complex), so hodge_decompose builds that map only once.
 std::array<int, 3> betti_numbers(const Complex& complex,
                                  const std::vector<std::array<int, 3>>& triangle_edges);

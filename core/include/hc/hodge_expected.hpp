@@ -22,15 +22,16 @@ struct ExpectedEnergies {
   double total() const { return gradient.sum() + curl.sum() + harmonic.sum(); }
 };
 
-// Sign vectors of the sampled estimate (relative standard error about 1/sqrt(32) per edge
-// for the harmonic part; layer sums are far tighter).
-inline constexpr int kExpectedSamples = 64;
+// Sign vectors of the sampled estimate. Only the curl corrections are sampled (the rest is
+// exact), so the per-edge error is a fraction of the curl part, not of the harmonic energy.
+inline constexpr int kExpectedSamples = 16;
 
 // Exact, in closed form: O(M) for the gradient on the complete graph (O(E³ + M) otherwise),
 // and O(min(T, A)³ + A²·rank B2) for the curl, A the number of edges on a filled triangle.
 // When A²·rank B2 exceeds 4e8 (hundreds of filled triangles) the curl and harmonic parts are
-// instead the mean over kExpectedSamples seeded sign vectors, and `sampled` is set: then the
-// values carry sampling error and are unchanged by renumbering only up to that error. Values below 1e-13·|f|² are rounding and
+// instead estimated from kExpectedSamples seeded sign vectors (the gradient part and the
+// cycle-space energy stay exact), and `sampled` is set: then the curl and harmonic values carry
+// sampling error and are unchanged by renumbering only up to that error. Values below 1e-13·|f|² are rounding and
 // are returned as 0. InvalidArgument for a malformed complex.
 Result<ExpectedEnergies> expected_hodge_energies(const Complex& complex);
 

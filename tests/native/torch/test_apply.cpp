@@ -9,10 +9,12 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_fixture.hpp"
+#include "hc/native/apply.hpp"
 #include "hc/native/checkpoint.hpp"
 #include "hc/native/checkpoint_fixture.hpp"
 #include "hc/native/forward.hpp"
 #include "hc/native/model_spec.hpp"
+#include "hc/plan.hpp"
 #include "hc/stats_file.hpp"
 
 namespace fs = std::filesystem;
@@ -141,6 +143,39 @@ BOOST_FIXTURE_TEST_CASE(pruned_checkpoint_holds_the_kept_experts, ApplyCli) {
   auto model = ForwardModel::open(work / "pruned");
   BOOST_REQUIRE_MESSAGE(model.ok(), why(model));
   BOOST_CHECK(model->logits({1, 2, 3, 4}).ok());
+}
+
+BOOST_FIXTURE_TEST_CASE(output_scale_multiplies_only_the_survivors_down_projections, ApplyCli) {
+  const std::map<int, std::vector<int>> keep = {{0, {1, 3}}, {1, {0, 2}}};
+  auto plan = hc::parse_plan(plan_text(keep), "plan");
+  BOOST_REQUIRE(plan.ok());
+  ApplyOptions options;
+  options.model = work / "model";
+  options.out = work / "scaled";
+  options.output_scale = 0.5;
+  auto summary = apply_plan(options, *plan, nullptr);
+  BOOST_REQUIRE_MESSAGE(summary.ok(), why(summary));
+  auto orig = open_checkpoint(work / "model");
+  auto scaled = open_checkpoint(work / "scaled");
+  BOOST_REQUIRE(scaled.ok());
+  const auto ospec = *model_spec_for(*orig);
+  const auto spec = *model_spec_for(*scaled);
+  for (const auto& [layer, ids] : keep) {
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+      const auto& from = ospec.layers[layer].experts[ids[k]];
+      const auto& to = spec.layers[layer].experts[k];
+      BOOST_CHECK(values(*orig, from.gate) == values(*scaled, to.gate));
+      const auto a = values(*orig, from.down), b = values(*scaled, to.down);
+      BOOST_REQUIRE_EQUAL(a.size(), b.size());
+      std::size_t off = 0;  // halving is exact in BF16
+      for (std::size_t i = 0; i < a.size(); ++i) off += b[i] != 0.5f * a[i];
+      BOOST_CHECK_EQUAL(off, 0u);
+    }
+  }
+  options.out = work / "bad";
+  options.output_scale = 0.0;
+  BOOST_CHECK(!apply_plan(options, *plan, nullptr).ok());
+  BOOST_CHECK(!fs::exists(work / "bad"));
 }
 
 BOOST_FIXTURE_TEST_CASE(merge_and_wanda, ApplyCli) {

@@ -19,6 +19,10 @@ struct ApplyOptions {
   std::filesystem::path model, out;
   ApplyMode mode = ApplyMode::Prune;
   double wanda = 0.0;                     // fraction of each surviving expert row zeroed
+  // Multiplies every surviving routed expert's output (down projection and its bias) by this
+  // factor. A control, not a method: for families that do not renormalise the top-k gates,
+  // pruning inflates the survivors' share, and part of what Wanda "gains" there is shrinkage.
+  double output_scale = 1.0;
   std::uint64_t shard_bytes = 2ull << 30;  // shard size of the written safetensors
 };
 
