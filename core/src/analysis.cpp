@@ -17,17 +17,22 @@ Result<LayerAnalysis> analyze_layer(const LayerStats& layer, const ComplexOption
     return make_error(hodge.error().code,
                       "layer " + std::to_string(layer.layer) + ": " + hodge.error().message);
   }
-  auto expected = expected_hodge_energies(*complex);
-  if (!expected) {
-    return make_error(expected.error().code,
-                      "layer " + std::to_string(layer.layer) + ": " + expected.error().message);
-  }
   LayerAnalysis out;
   out.layer = layer.layer;
-  out.expected = std::move(expected).value();
   out.complex = std::move(complex).value();
   out.hodge = std::move(hodge).value();
   return out;
+}
+
+Status ensure_expected(LayerAnalysis& a) {
+  if (a.expected) return Ok{};
+  auto expected = expected_hodge_energies(a.complex);
+  if (!expected) {
+    return make_error(expected.error().code,
+                      "layer " + std::to_string(a.layer) + ": " + expected.error().message);
+  }
+  a.expected = std::move(expected).value();
+  return Ok{};
 }
 
 Result<std::vector<LayerAnalysis>> analyze_file(const StatsFile& stats, const ComplexOptions& options,
@@ -61,7 +66,15 @@ nlohmann::json vector_json(const Eigen::VectorXd& v) {
 
 }  // namespace
 
-nlohmann::json decomposition_json(const LayerAnalysis& a) {
+nlohmann::json decomposition_json(const LayerAnalysis& analysis) {
+  LayerAnalysis computed;
+  const LayerAnalysis* with_expected = &analysis;
+  if (!analysis.expected) {
+    computed = analysis;
+    if (!ensure_expected(computed)) computed.expected = ExpectedEnergies{};
+    with_expected = &computed;
+  }
+  const LayerAnalysis& a = *with_expected;
   nlohmann::json edges = nlohmann::json::array();
   for (const auto& e : a.complex.edges) edges.push_back({e[0], e[1]});
   nlohmann::json filled = nlohmann::json::array();
@@ -82,14 +95,14 @@ nlohmann::json decomposition_json(const LayerAnalysis& a) {
         {"curl", a.hodge.energy.curl},
         {"harmonic", a.hodge.energy.harmonic}}},
       {"expected",
-       {{"gradient", vector_json(a.expected.gradient)},
-        {"curl", vector_json(a.expected.curl)},
-        {"harmonic", vector_json(a.expected.harmonic)},
-        {"sampled", a.expected.sampled}}},
+       {{"gradient", vector_json(a.expected->gradient)},
+        {"curl", vector_json(a.expected->curl)},
+        {"harmonic", vector_json(a.expected->harmonic)},
+        {"sampled", a.expected->sampled}}},
       {"expected_energy",
-       {{"gradient", a.expected.gradient.sum()},
-        {"curl", a.expected.curl.sum()},
-        {"harmonic", a.expected.harmonic.sum()}}},
+       {{"gradient", a.expected->gradient.sum()},
+        {"curl", a.expected->curl.sum()},
+        {"harmonic", a.expected->harmonic.sum()}}},
   };
 }
 
@@ -105,7 +118,7 @@ Result<SelectionOutcome> select_file(const StatsFile& stats, const std::vector<L
     const LayerStats* layer = stats.find_layer(a.layer);
     if (!layer) return make_error(ErrorCode::InvalidArgument, "analysis of an unknown layer");
     const CoverageTargets targets =
-        hodgecover_targets(*layer, a.complex, a.hodge, options, &a.expected);
+        hodgecover_targets(*layer, a.complex, a.hodge, options, a.expected ? &*a.expected : nullptr);
     auto plan = select_layer(*layer, a.complex, a.hodge, options, &targets);
     if (!plan) return plan.error();  // select_layer's messages already name the layer
     out.retained[a.layer] = retained_masses(a.complex, a.hodge, targets, plan->keep, options.cover_tri);

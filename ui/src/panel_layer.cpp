@@ -28,7 +28,8 @@ double edge_value(const LayerAnalysis& a, EdgeComponent c, int e) {
     case EdgeComponent::Harmonic:
       return a.hodge.harmonic[e];
     case EdgeComponent::HarmonicAveraged:
-      return e < a.expected.harmonic.size() ? std::sqrt(a.expected.harmonic[e]) : 0.0;
+      return a.expected && e < a.expected->harmonic.size() ? std::sqrt(a.expected->harmonic[e])
+                                                           : 0.0;
   }
   return 0;
 }
@@ -92,6 +93,8 @@ void draw_layer_graph(AppState& s, ImVec2 size) {
     ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "%s", s.layer_error[i].c_str());
     return;
   }
+  // The orientation-averaged view is computed the first time it is shown for a layer.
+  if (s.edge_component == EdgeComponent::HarmonicAveraged) (void)ensure_expected(s.analyses[i]);
   const LayerAnalysis& a = s.analyses[i];
   const LayerStats& stats = s.stats->layers[i];
   const Complex& cx = a.complex;
@@ -228,9 +231,9 @@ void draw_layer_graph(AppState& s, ImVec2 size) {
     ImGui::Text("barrier %.5g", cx.signal[best_e]);
     ImGui::Text("gradient %.5g  curl %.5g  harmonic %.5g", h.gradient[best_e], h.curl[best_e],
                 h.harmonic[best_e]);
-    if (best_e < a.expected.harmonic.size())
+    if (a.expected && best_e < a.expected->harmonic.size())
       ImGui::Text("harmonic energy over all orientations %.5g (selection ranks this)",
-                  a.expected.harmonic[best_e]);
+                  a.expected->harmonic[best_e]);
     ImGui::EndTooltip();
   }
 }

@@ -21,12 +21,18 @@ struct LayerAnalysis {
   int layer = 0;
   Complex complex;
   HodgeDecomposition hodge;
-  ExpectedEnergies expected;  // orientation-averaged per-edge energies (what selection ranks)
+  // Orientation-averaged per-edge energies (what selection ranks by default). Computed on
+  // demand (ensure_expected, or by selection), since heavily filled layers make them cost
+  // several decompositions.
+  std::optional<ExpectedEnergies> expected;
 };
 
 // Decomposes one layer.
 Result<LayerAnalysis> analyze_layer(const LayerStats& layer, const ComplexOptions& options,
                                     const HodgeOptions& hodge = {});
+
+// Fills analysis.expected if it is empty.
+Status ensure_expected(LayerAnalysis& analysis);
 
 // Decomposes every layer, or only `only_layer` when set (InvalidArgument if absent).
 Result<std::vector<LayerAnalysis>> analyze_file(const StatsFile& stats, const ComplexOptions& options,
