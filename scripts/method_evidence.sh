@@ -3,7 +3,7 @@
 # docs/evidence/variants.json on calibration-side text only (statistics from the first half of
 # models/data/calibration.txt, KL on the second half); `report` scores every method with the
 # shipped defaults on models/data/heldout.txt (statistics from all of calibration.txt, as the
-# demo), together with merge-mode versions, the first reading, five random seeds and Wanda-only
+# demo and the dashboard samples in site/samples), together with merge-mode versions, the first reading, five random seeds and Wanda-only
 # controls (docs/evidence/report_variants.json). Reports go to docs/evidence/<model>-<stage>/.
 # Usage: scripts/method_evidence.sh choose|report [MODEL...]   (default: the bundled models)
 # Environment: HC_BIN (default build/hodgecover), RATIOS (0.25,0.5,0.75,0.875).
@@ -45,8 +45,15 @@ for model in "${models[@]}"; do
     *) echo "method_evidence: unknown stage $stage (choose or report)" >&2; exit 2 ;;
   esac
   echo "== $model: $stage"
-  "$hc" extract --model "$dir" --text "$stats_text" --tokens 4096 --max-triangles 1024 \
-    --out "$work/$model.hcstats"
+  sample="$root/site/samples/$model.hcstats"
+  if [ "$stage" = report ] && [ -f "$sample" ] && [ -z "${HC_REEXTRACT:-}" ]; then
+    # The committed dashboard sample is exactly this extraction (calibration.txt, 4096 tokens,
+    # 1024 triangles per layer); HC_REEXTRACT=1 makes it again.
+    cp "$sample" "$work/$model.hcstats"
+  else
+    "$hc" extract --model "$dir" --text "$stats_text" --tokens 4096 --max-triangles 1024 \
+      --out "$work/$model.hcstats"
+  fi
   out="$root/docs/evidence/$model-$stage"
   rm -rf "$out" "$work/cmp"
   "$hc" compare --model "$dir" --stats "$work/$model.hcstats" --text "$eval_text" \

@@ -94,7 +94,12 @@ int run_select(const SelectArgs& args) {
   const LoadedStats loaded = load_stats(args.file);
   if (loaded.stats.layers.empty())
     fail(kExitBadInput, loaded.path + ": the file has no MoE layers; nothing to select");
-  const auto analyses = analyze_stats(loaded.stats, complex, std::nullopt, loaded.path);
+  auto analyses = analyze_stats(loaded.stats, complex, std::nullopt, loaded.path);
+  if (args.compare && options.harmonic_target == hc::HarmonicTarget::Expected) {
+    for (auto& a : analyses) {  // computed once for the selections of every method
+      if (hc::Status s = hc::ensure_expected(a); !s) fail(kExitRuntime, loaded.path + ": " + s.error().message);
+    }
+  }
   const hc::SelectionOutcome outcome =
       take(hc::select_file(loaded.stats, analyses, options, complex));
 

@@ -108,6 +108,11 @@ hc::Result<CompareReport> run_comparison(const CompareOptions& options,
     if (!a.ok()) {
       return hc::make_error(a.error().code, options.stats_path + ": " + a.error().message);
     }
+    for (hc::LayerAnalysis& layer : *a) {  // once, for every variant and ratio that uses them
+      if (hc::Status s = hc::ensure_expected(layer); !s) {
+        return hc::make_error(s.error().code, options.stats_path + ": " + s.error().message);
+      }
+    }
     analyses.emplace(key, std::move(a).value());
   }
   auto staging = StagingDir::beside(options.out);

@@ -299,6 +299,7 @@ BOOST_AUTO_TEST_CASE(partial_credit_sees_the_first_vertex_of_a_triple) {
   t.vertex_weight.assign(5, 0.2);
   SelectionOptions o;
   o.lambda_v = 0;
+  o.lambda_t = 1;  // the triangle term is what this test is about (off by default)
   const std::vector<int> partial = hc::greedy_cover(t, 5, 2, o);
   BOOST_TEST(partial == (std::vector<int>{0, 1}));
   BOOST_TEST(hc::coverage_objective(t, partial, o, TriangleCredit::Binary) == 1.0);

@@ -105,7 +105,8 @@ BOOST_AUTO_TEST_CASE(selection_params_record_every_option) {
   BOOST_TEST(p["tau"] == 0.25);
   BOOST_TEST(p["fill"] == "sum");
   BOOST_TEST(p["edges"] == "complete");
-  BOOST_TEST(p["orientation"] == "index");
+  BOOST_TEST(p["orientation"] == "reap");
+  BOOST_TEST(p["harmonic_target"] == "oriented");
   for (const char* key :
        {"rho_h", "rho_t", "cover_tri", "lambda_e", "lambda_t", "lambda_v", "tau_quantile"})
     BOOST_TEST(p.contains(key), key);

@@ -260,6 +260,11 @@ void run_selection(AppState& s) {
   if (!analysis_complete(s)) analyse_all(s);
   if (!analysis_complete(s)) return;
   const double t0 = now_ms();
+  // The orientation-averaged energies, once per layer for all the selections below.
+  if (s.selection.harmonic_target == HarmonicTarget::Expected) {
+    for (std::size_t i = 0; i < s.analyses.size(); ++i)
+      if (s.layer_error[i].empty()) (void)ensure_expected(s.analyses[i]);
+  }
   // Layers that failed to decompose cannot be selected; leave them out of the plan.
   std::vector<LayerAnalysis> usable;
   const std::vector<LayerAnalysis>* analyses = &s.analyses;

@@ -22,7 +22,9 @@ enum class FillRule { Tau, Sum };             // fill when t_ijk <= tau, or t_ij
 struct ComplexOptions {
   double tau_quantile = 0.75;   // used when tau is not set
   std::optional<double> tau;    // absolute threshold
-  Orientation orientation = Orientation::Index;
+  // REAP: edges point from the less to the more salient expert, so the decomposition (and the
+  // default selection) does not depend on expert numbering. Index reproduces the first reading.
+  Orientation orientation = Orientation::Reap;
   EdgeMode edges = EdgeMode::Complete;
   FillRule fill = FillRule::Tau;
 };

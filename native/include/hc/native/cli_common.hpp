@@ -72,7 +72,7 @@ int run_guarded(std::string_view command, const std::function<int()>& body);
 struct ComplexSwitches {
   double tau_quantile = 0.75;
   double tau = 0.0;
-  std::string orientation = "index";
+  std::string orientation = hc::orientation_name(hc::ComplexOptions{}.orientation);
   std::string edges = "complete";
   std::string fill = "tau";
   CLI::Option* tau_option = nullptr;  // set by add_complex_options; tells whether --tau was given
