@@ -60,6 +60,30 @@ def choose(dirs):
     summary.sort()
     print()
     print("Lowest mean KL / best: " + ", ".join(f"{v} ({m:.3f})" for m, v in summary[:5]))
+    # Compact: the mean ratio per model, then over everything.
+    models = sorted({k[0] for k in keys})
+    print()
+    print("| variant | " + " | ".join(models) + " | all | ≈ best |")
+    print("|---|" + "---:|" * (len(models) + 2))
+    for mean, v in summary:
+        cells = []
+        tied = total = 0
+        for m in models:
+            ratios = []
+            for k in keys:
+                if k[0] != m:
+                    continue
+                rows = groups[k]
+                best = min(x["kl"] for x in rows)
+                row = next((x for x in rows if x["variant"] == v), None)
+                if row is None:
+                    continue
+                ratios.append(row["kl"] / best)
+                d = row.get("kl_minus_best") or {}
+                tied += d.get("low", 1) <= 0
+                total += 1
+            cells.append(f"{sum(ratios) / len(ratios):.3f}" if ratios else "–")
+        print(f"| {v} | " + " | ".join(cells) + f" | **{mean:.3f}** | {tied}/{total} |")
 
 
 def report(dirs):
