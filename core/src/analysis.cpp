@@ -66,15 +66,13 @@ nlohmann::json vector_json(const Eigen::VectorXd& v) {
 
 }  // namespace
 
-nlohmann::json decomposition_json(const LayerAnalysis& analysis) {
-  LayerAnalysis computed;
-  const LayerAnalysis* with_expected = &analysis;
-  if (!analysis.expected) {
-    computed = analysis;
-    if (!ensure_expected(computed)) computed.expected = ExpectedEnergies{};
-    with_expected = &computed;
+nlohmann::json decomposition_json(const LayerAnalysis& a) {
+  std::optional<ExpectedEnergies> computed;  // when the analysis has none yet
+  if (!a.expected) {
+    auto e = expected_hodge_energies(a.complex);
+    computed = e ? std::move(e).value() : ExpectedEnergies{};
   }
-  const LayerAnalysis& a = *with_expected;
+  const ExpectedEnergies& expected = a.expected ? *a.expected : *computed;
   nlohmann::json edges = nlohmann::json::array();
   for (const auto& e : a.complex.edges) edges.push_back({e[0], e[1]});
   nlohmann::json filled = nlohmann::json::array();
@@ -95,14 +93,14 @@ nlohmann::json decomposition_json(const LayerAnalysis& analysis) {
         {"curl", a.hodge.energy.curl},
         {"harmonic", a.hodge.energy.harmonic}}},
       {"expected",
-       {{"gradient", vector_json(a.expected->gradient)},
-        {"curl", vector_json(a.expected->curl)},
-        {"harmonic", vector_json(a.expected->harmonic)},
-        {"sampled", a.expected->sampled}}},
+       {{"gradient", vector_json(expected.gradient)},
+        {"curl", vector_json(expected.curl)},
+        {"harmonic", vector_json(expected.harmonic)},
+        {"sampled", expected.sampled}}},
       {"expected_energy",
-       {{"gradient", a.expected->gradient.sum()},
-        {"curl", a.expected->curl.sum()},
-        {"harmonic", a.expected->harmonic.sum()}}},
+       {{"gradient", expected.gradient.sum()},
+        {"curl", expected.curl.sum()},
+        {"harmonic", expected.harmonic.sum()}}},
   };
 }
 

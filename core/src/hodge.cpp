@@ -20,6 +20,11 @@ std::string sci(double x) {
   return buf;
 }
 
+}  // namespace
+
+// Graph helpers shared with hodge_expected.cpp (declared in hodge.hpp, namespace detail).
+namespace detail {
+
 // Component label (0..count-1) of every vertex; isolated vertices are their own component.
 std::vector<int> component_labels(const Complex& cx, int& count) {
   std::vector<int> parent(static_cast<std::size_t>(cx.vertex_count));
@@ -60,6 +65,30 @@ bool is_complete_graph(const Complex& cx) {
   // build_complex rejects duplicate pairs, so the edge count alone identifies K_E.
   return n >= 2 && static_cast<std::int64_t>(cx.edges.size()) == n * (n - 1) / 2;
 }
+
+Status check_complex(const Complex& cx) {
+  const int n = cx.vertex_count;
+  if (n < 0 || cx.signal.size() != static_cast<Eigen::Index>(cx.edges.size()))
+    return make_error(ErrorCode::InvalidArgument, "complex: signal and edge list differ in size");
+  for (const auto& e : cx.edges)
+    if (e[0] < 0 || e[1] < 0 || e[0] >= n || e[1] >= n || e[0] == e[1])
+      return make_error(ErrorCode::InvalidArgument, "complex: edge with a bad vertex index");
+  for (const auto& t : cx.filled)
+    for (int v : t)
+      if (v < 0 || v >= n)
+        return make_error(ErrorCode::InvalidArgument, "complex: triangle with a bad vertex index");
+  return Ok{};
+}
+
+}  // namespace detail
+
+using detail::apply_b1;
+using detail::apply_b1t;
+using detail::check_complex;
+using detail::component_labels;
+using detail::is_complete_graph;
+
+namespace {
 
 // Minimum-norm s with L0 s = B1 f (L0 = B1 B1^T), i.e. zero mean on every component.
 Result<Eigen::VectorXd> solve_potential(const Complex& cx, const Eigen::VectorXd& b1f) {
@@ -197,20 +226,6 @@ CurlSolve solve_curl(const TriangleOperator& b2, const Eigen::VectorXd& b, doubl
   b2.apply_transpose(out.resid, s);
   out.normal_residual = s.norm();
   return out;
-}
-
-Status check_complex(const Complex& cx) {
-  const int n = cx.vertex_count;
-  if (n < 0 || cx.signal.size() != static_cast<Eigen::Index>(cx.edges.size()))
-    return make_error(ErrorCode::InvalidArgument, "complex: signal and edge list differ in size");
-  for (const auto& e : cx.edges)
-    if (e[0] < 0 || e[1] < 0 || e[0] >= n || e[1] >= n || e[0] == e[1])
-      return make_error(ErrorCode::InvalidArgument, "complex: edge with a bad vertex index");
-  for (const auto& t : cx.filled)
-    for (int v : t)
-      if (v < 0 || v >= n)
-        return make_error(ErrorCode::InvalidArgument, "complex: triangle with a bad vertex index");
-  return Ok{};
 }
 
 }  // namespace

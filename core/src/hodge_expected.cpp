@@ -3,13 +3,13 @@
 #include "hc/hodge_expected.hpp"
 
 #include "hc/hodge.hpp"
+#include "hc/synth.hpp"
 
 #include <Eigen/Cholesky>
 #include <Eigen/Eigenvalues>
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <numeric>
 #include <vector>
 
 namespace hc {
@@ -18,29 +18,20 @@ namespace {
 // Above this many multiply-adds (A² · rank) the curl terms are sampled instead.
 constexpr double kExactCurlBudget = 4e8;
 
-bool is_complete_graph(const Complex& cx) {
-  const auto n = static_cast<std::int64_t>(cx.vertex_count);
-  return n >= 2 && static_cast<std::int64_t>(cx.edges.size()) == n * (n - 1) / 2;
-}
-
 // G_ek = u_eᵀ L0⁺ u_k, u_e = B1 column of e (−1 at tail, +1 at head). On the complete graph
 // L0⁺ = (I − 11ᵀ/E)/E and u sums to zero, so G_ek = u_e·u_k / E; otherwise from a dense L0⁺.
 class GradientProjector {
  public:
-  explicit GradientProjector(const Complex& cx) : m_cx(cx), m_complete(is_complete_graph(cx)) {
+  explicit GradientProjector(const Complex& cx)
+      : m_cx(cx), m_complete(detail::is_complete_graph(cx)) {
     if (m_complete || cx.vertex_count == 0) return;
     // L0⁺ = (L0 + J)⁻¹ − J with J the projector onto the component indicators (L0's null
     // space): L0 + J is positive definite and acts as L0 on the complement, as 1 on null space.
     const int n = cx.vertex_count;
-    std::vector<int> parent(static_cast<std::size_t>(n));
-    std::iota(parent.begin(), parent.end(), 0);
-    auto root = [&](int v) {
-      while (parent[v] != v) v = parent[v] = parent[parent[v]];
-      return v;
-    };
-    for (const auto& e : cx.edges) parent[root(e[0])] = root(e[1]);
-    std::vector<int> size(static_cast<std::size_t>(n), 0);
-    for (int v = 0; v < n; ++v) ++size[root(v)];
+    int components = 0;
+    const std::vector<int> label = detail::component_labels(cx, components);
+    std::vector<int> size(static_cast<std::size_t>(components), 0);
+    for (int v = 0; v < n; ++v) ++size[label[v]];
     Eigen::MatrixXd l0 = Eigen::MatrixXd::Zero(n, n);
     for (const auto& e : cx.edges) {
       l0(e[0], e[0]) += 1;
@@ -51,7 +42,7 @@ class GradientProjector {
     Eigen::MatrixXd j = Eigen::MatrixXd::Zero(n, n);
     for (int u = 0; u < n; ++u)
       for (int v = 0; v < n; ++v)
-        if (root(u) == root(v)) j(u, v) = 1.0 / size[root(u)];
+        if (label[u] == label[v]) j(u, v) = 1.0 / size[label[u]];
     m_pinv = Eigen::LLT<Eigen::MatrixXd>(l0 + j).solve(Eigen::MatrixXd::Identity(n, n)) - j;
   }
 
@@ -67,16 +58,11 @@ class GradientProjector {
 
   // P_grad x for an edge signal x: B1ᵀ L0⁺ B1 x.
   Eigen::VectorXd gradient_of(const Eigen::VectorXd& x) const {
-    const int n = m_cx.vertex_count;
-    Eigen::VectorXd b1x = Eigen::VectorXd::Zero(n);
-    for (std::size_t e = 0; e < m_cx.edges.size(); ++e) {
-      b1x[m_cx.edges[e][0]] -= x[static_cast<Eigen::Index>(e)];
-      b1x[m_cx.edges[e][1]] += x[static_cast<Eigen::Index>(e)];
-    }
-    const Eigen::VectorXd potential = m_complete ? Eigen::VectorXd(b1x / n) : Eigen::VectorXd(m_pinv * b1x);
-    Eigen::VectorXd out(static_cast<Eigen::Index>(m_cx.edges.size()));
-    for (std::size_t e = 0; e < m_cx.edges.size(); ++e)
-      out[static_cast<Eigen::Index>(e)] = potential[m_cx.edges[e][1]] - potential[m_cx.edges[e][0]];
+    Eigen::VectorXd b1x, out;
+    detail::apply_b1(m_cx, x, b1x);
+    const Eigen::VectorXd potential =
+        m_complete ? Eigen::VectorXd(b1x / m_cx.vertex_count) : Eigen::VectorXd(m_pinv * b1x);
+    detail::apply_b1t(m_cx, potential, out);
     return out;
   }
 
@@ -158,14 +144,6 @@ Eigen::MatrixXd curl_projector(const std::vector<std::array<int, 3>>& tri,
   return c;
 }
 
-// splitmix64: the same sign stream natively and under WASM.
-std::uint64_t next_random(std::uint64_t& state) {
-  std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 // Monte Carlo estimate of the curl terms for complexes whose exact curl terms would cost too
 // much. Per seeded sign vector z: u = R(z∘f) with R = I − P_grad (exact, cheap) and
 // v = P_curl u (a CGLS solve). E[u_e²] is known exactly, so only the curl corrections are
@@ -175,11 +153,11 @@ void sample_curl_terms(const Complex& complex, const GradientProjector& g,
                        const std::vector<std::array<int, 3>>& tri, ExpectedEnergies& out) {
   const auto m = static_cast<Eigen::Index>(complex.edges.size());
   Eigen::MatrixXd u(m, kExpectedSamples);
-  std::uint64_t state = 0x4843u;  // fixed: the estimate is reproducible
+  SplitMix64 rng(0x4843u);  // fixed seed: the estimate is reproducible, natively and in WASM
   Eigen::VectorXd z(m);
   for (int sample = 0; sample < kExpectedSamples; ++sample) {
     for (Eigen::Index e = 0; e < m; ++e)
-      z[e] = (next_random(state) & 1) ? -complex.signal[e] : complex.signal[e];
+      z[e] = (rng.next() & 1) ? -complex.signal[e] : complex.signal[e];
     u.col(sample) = z - g.gradient_of(z);
   }
   const Eigen::MatrixXd v = detail::curl_projections(complex, tri, u, 1e-6);
@@ -190,13 +168,8 @@ void sample_curl_terms(const Complex& complex, const GradientProjector& g,
 }  // namespace
 
 Result<ExpectedEnergies> expected_hodge_energies(const Complex& complex) {
-  const int n = complex.vertex_count;
+  HC_TRY_STATUS(detail::check_complex(complex));
   const auto m = static_cast<Eigen::Index>(complex.edges.size());
-  if (n < 0 || complex.signal.size() != m)
-    return make_error(ErrorCode::InvalidArgument, "complex: signal and edge list differ in size");
-  for (const auto& e : complex.edges)
-    if (e[0] < 0 || e[1] < 0 || e[0] >= n || e[1] >= n || e[0] == e[1])
-      return make_error(ErrorCode::InvalidArgument, "complex: edge with a bad vertex index");
   const std::vector<std::array<int, 3>> tri = triangle_edges(complex);
   for (const auto& t : tri)
     if (t[0] < 0 || t[1] < 0 || t[2] < 0)

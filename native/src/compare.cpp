@@ -99,21 +99,27 @@ hc::Result<CompareReport> run_comparison(const CompareOptions& options,
   std::vector<double> wandas{0.0};
   if (options.wanda > 0) wandas.push_back(options.wanda);
 
-  // One analysis per distinct complex (variants often share one).
+  // One analysis per distinct complex (variants often share one), keyed by its switches.
+  auto complex_key = [](const hc::ComplexOptions& c) {
+    return hc::selection_params(hc::SelectionOptions{}, c).dump();
+  };
   std::map<std::string, std::vector<hc::LayerAnalysis>> analyses;
   for (const hc::Variant& v : variants) {
-    const std::string key = hc::selection_params(hc::SelectionOptions{}, v.complex).dump();
-    if (analyses.count(key)) continue;
-    auto a = hc::analyze_file(*options.stats, v.complex);
-    if (!a.ok()) {
-      return hc::make_error(a.error().code, options.stats_path + ": " + a.error().message);
+    const std::string key = complex_key(v.complex);
+    if (!analyses.count(key)) {
+      auto a = hc::analyze_file(*options.stats, v.complex);
+      if (!a.ok()) {
+        return hc::make_error(a.error().code, options.stats_path + ": " + a.error().message);
+      }
+      analyses.emplace(key, std::move(a).value());
     }
-    for (hc::LayerAnalysis& layer : *a) {  // once, for every variant and ratio that uses them
+    // Orientation-averaged energies once, for every ratio, only where a variant ranks by them.
+    if (v.selection.harmonic_target != hc::HarmonicTarget::Expected) continue;
+    for (hc::LayerAnalysis& layer : analyses.at(key)) {
       if (hc::Status s = hc::ensure_expected(layer); !s) {
         return hc::make_error(s.error().code, options.stats_path + ": " + s.error().message);
       }
     }
-    analyses.emplace(key, std::move(a).value());
   }
   auto staging = StagingDir::beside(options.out);
   if (!staging.ok()) return staging.error();
@@ -215,8 +221,7 @@ hc::Result<CompareReport> run_comparison(const CompareOptions& options,
       selection.ratio = ratio;
       if (variant.mode) selection.mode = *variant.mode;
       auto keep = hc::keep_count(options.stats->layers.front().experts, selection);
-      const auto& layer_analyses =
-          analyses.at(hc::selection_params(hc::SelectionOptions{}, variant.complex).dump());
+      const auto& layer_analyses = analyses.at(complex_key(variant.complex));
       auto outcome = hc::select_file(*options.stats, layer_analyses, selection, variant.complex);
 
       CompareRow base;

@@ -45,6 +45,15 @@ std::array<int, 3> betti_numbers(const Complex& complex);
 int boundary_2_rank(const Complex& complex);
 
 namespace detail {
+// Component label (0..count-1) of every vertex; isolated vertices are their own component.
+std::vector<int> component_labels(const Complex& complex, int& count);
+// y = B1 x (E) for an edge vector x (M); y = B1ᵀ s (M) for a vertex vector s (E).
+void apply_b1(const Complex& complex, const Eigen::VectorXd& x, Eigen::VectorXd& y);
+void apply_b1t(const Complex& complex, const Eigen::VectorXd& s, Eigen::VectorXd& y);
+// Whether the complex holds every pair of its vertices (closed forms apply).
+bool is_complete_graph(const Complex& complex);
+// InvalidArgument unless sizes and vertex indices are consistent.
+Status check_complex(const Complex& complex);
 // Curl parts of several edge signals at once, without Betti numbers: column j of the result
 // is the projection of signals.col(j) onto range(B2), to relative accuracy `tolerance` in the
 // normal-equation residual. M×N in, M×N out; `tri` = triangle_edges(complex).
