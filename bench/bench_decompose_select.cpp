@@ -63,10 +63,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "write failed: %s\n", bytes.error().message.c_str());
     return 1;
   }
-  std::printf("file: %d layers x %d experts, %zu edges and up to %d candidate triangles per layer, "
-              "%.1f MB\n",
-              synth.layers, synth.experts, made->stats.layers[0].edges.size(), synth.max_triangles,
-              static_cast<double>(bytes->size()) / 1e6);
+  std::printf(
+      "file: %d layers x %d experts, %zu edges and up to %d candidate triangles per layer, "
+      "%.1f MB\n",
+      synth.layers, synth.experts, made->stats.layers[0].edges.size(), synth.max_triangles,
+      static_cast<double>(bytes->size()) / 1e6);
 
   hc::ComplexOptions complex_options;
   hc::SelectionOptions selection;
@@ -119,9 +120,10 @@ int main(int argc, char** argv) {
   std::printf("hodgecover select    %8.2f ms\n", best_select * 1e3);
   std::printf("decompose + select   %8.2f ms  (target < 500 ms natively) best of %d\n", total * 1e3,
               repeat);
-  std::printf("select, orientation-averaged target %8.2f ms (%.1fx the default selection; the "
-              "averaged energies are sampled on layers this full)\n",
-              best_averaged * 1e3, best_averaged / std::max(best_select, 1e-9));
+  std::printf(
+      "select, orientation-averaged target %8.2f ms (%.1fx the default selection; the "
+      "averaged energies are sampled on layers this full)\n",
+      best_averaged * 1e3, best_averaged / std::max(best_select, 1e-9));
 
   if (baseline_layers > 0) {
     // The dense baseline is cubic in the number of filled triangles (about 40 s for one
@@ -146,11 +148,12 @@ int main(int argc, char** argv) {
       max_diff = std::max(max_diff, (curl - a->hodge.curl).cwiseAbs().maxCoeff());
     }
     const double n = static_cast<double>(baseline_layers);
-    std::printf("baseline: dense curl solve on %d layer(s) of %d experts (%.0f filled triangles): "
-                "%.1f ms/layer; ours (whole decomposition) %.2f ms/layer; ratio %.0fx; "
-                "max |curl difference| %.2e\n",
-                baseline_layers, baseline_experts, static_cast<double>(tri) / n, dense * 1e3 / n,
-                ours * 1e3 / n, dense / std::max(ours, 1e-12), max_diff);
+    std::printf(
+        "baseline: dense curl solve on %d layer(s) of %d experts (%.0f filled triangles): "
+        "%.1f ms/layer; ours (whole decomposition) %.2f ms/layer; ratio %.0fx; "
+        "max |curl difference| %.2e\n",
+        baseline_layers, baseline_experts, static_cast<double>(tri) / n, dense * 1e3 / n,
+        ours * 1e3 / n, dense / std::max(ours, 1e-12), max_diff);
   }
   return 0;
 }

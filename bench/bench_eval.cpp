@@ -18,7 +18,7 @@
 
 #include <ATen/Parallel.h>
 
-#include "hc/native/checkpoint_fixture.hpp"
+#include "checkpoint_fixture.hpp"
 #include "hc/native/evaluate.hpp"
 #include "hc/native/forward.hpp"
 
@@ -78,9 +78,10 @@ std::vector<std::vector<std::int32_t>> sequences(long tokens, long seq_len, int 
 
 void write_or_die(const fs::path& dir, const FixtureSizes& sizes) {
   if (fs::exists(dir / "config.json")) return;  // reused between runs
-  if (auto error = write_random_checkpoint(dir, Family::Qwen3Moe, sizes, 7, hc::Dtype::BF16,
-                                           256ull << 20)) {
-    std::fprintf(stderr, "bench_eval: %s\n", error->message.c_str());
+  if (hc::Status error =
+          write_random_checkpoint(dir, Family::Qwen3Moe, sizes, 7, hc::Dtype::BF16, 256ull << 20);
+      !error.ok()) {
+    std::fprintf(stderr, "bench_eval: %s\n", error.error().message.c_str());
     std::exit(1);
   }
 }
@@ -103,11 +104,13 @@ int memory_run(const fs::path& dir, long tokens, long seq_len, int vocab) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const fs::path root = arg_text(argc, argv, "--dir", (fs::temp_directory_path() / "hc-bench-eval").string());
+  const fs::path root =
+      arg_text(argc, argv, "--dir", (fs::temp_directory_path() / "hc-bench-eval").string());
   const long tokens = arg_long(argc, argv, "--tokens", 4096);
   const long seq_len = arg_long(argc, argv, "--seq-len", 512);
   if (argc >= 3 && std::strcmp(argv[1], "--memory-run") == 0) {
-    return memory_run(argv[2], tokens, seq_len, static_cast<int>(arg_long(argc, argv, "--vocab", 0)));
+    return memory_run(argv[2], tokens, seq_len,
+                      static_cast<int>(arg_long(argc, argv, "--vocab", 0)));
   }
   fs::create_directories(root);
 
@@ -121,8 +124,9 @@ int main(int argc, char** argv) {
   small.top_k = 2;
   small.moe_intermediate = small.hidden;
   small.vocab = 4096;
-  const fs::path small_dir = root / ("small-" + std::to_string(small.layers) + "x" +
-                                     std::to_string(small.hidden) + "x" + std::to_string(small.experts));
+  const fs::path small_dir =
+      root / ("small-" + std::to_string(small.layers) + "x" + std::to_string(small.hidden) + "x" +
+              std::to_string(small.experts));
   write_or_die(small_dir, small);
   const auto seqs = sequences(tokens, seq_len, small.vocab);
   const long used = static_cast<long>(seqs.size()) * seq_len;
@@ -139,9 +143,9 @@ int main(int argc, char** argv) {
   double nll = 0;
   for (const auto& s : seqs) nll += std::log(*model->perplexity(s));
   const double t_baseline = seconds_since(start);
-  std::printf("model: qwen3_moe fixture, %d layers, hidden %d, %d experts top-%d, vocab %d, bf16 (%s)\n",
-              small.layers, small.hidden, small.experts, small.top_k, small.vocab,
-              small_dir.c_str());
+  std::printf(
+      "model: qwen3_moe fixture, %d layers, hidden %d, %d experts top-%d, vocab %d, bf16 (%s)\n",
+      small.layers, small.hidden, small.experts, small.top_k, small.vocab, small_dir.c_str());
   std::printf("eval %ld tokens (%zu x %ld), %d threads\n", used, seqs.size(), seq_len,
               at::get_num_threads());
   std::printf("  layer-streamed eval:         %8.3f s  %9.0f tokens/s  (perplexity %.3f)\n",
@@ -160,13 +164,14 @@ int main(int argc, char** argv) {
   big.top_k = 4;
   big.moe_intermediate = 2 * big.hidden;
   big.vocab = 8192;
-  const fs::path big_dir = root / ("big-" + std::to_string(big.layers) + "x" + std::to_string(big.hidden));
+  const fs::path big_dir =
+      root / ("big-" + std::to_string(big.layers) + "x" + std::to_string(big.hidden));
   write_or_die(big_dir, big);
   const double ckpt_mib = double(dir_bytes(big_dir)) / (1 << 20);
   const double layer_mib = ckpt_mib / big.layers;
-  const std::string command = "'" + fs::read_symlink("/proc/self/exe").string() + "' --memory-run '" +
-                              big_dir.string() + "' --tokens 1024 --seq-len 256 --vocab " +
-                              std::to_string(big.vocab);
+  const std::string command = "'" + fs::read_symlink("/proc/self/exe").string() +
+                              "' --memory-run '" + big_dir.string() +
+                              "' --tokens 1024 --seq-len 256 --vocab " + std::to_string(big.vocab);
   FILE* pipe = ::popen(command.c_str(), "r");
   double before = -1, peak = -1, seconds = 0;
   if (pipe == nullptr || std::fscanf(pipe, "%lf %lf %lf", &before, &peak, &seconds) != 3) {
@@ -174,10 +179,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   ::pclose(pipe);
-  std::printf("streaming memory: checkpoint %.0f MiB on disk (bf16, %d layers, ~%.0f MiB/layer, "
-              "~%.0f MiB/layer decoded to fp32)\n", ckpt_mib, big.layers, layer_mib, 2 * layer_mib);
-  std::printf("  fresh eval process, 1024 tokens: resident %.0f MiB before (LibTorch runtime), "
-              "peak %.0f MiB (%.2f of the checkpoint; %.0f MiB above the runtime), %.1f s\n",
-              before, peak, peak / ckpt_mib, peak - before, seconds);
+  std::printf(
+      "streaming memory: checkpoint %.0f MiB on disk (bf16, %d layers, ~%.0f MiB/layer, "
+      "~%.0f MiB/layer decoded to fp32)\n",
+      ckpt_mib, big.layers, layer_mib, 2 * layer_mib);
+  std::printf(
+      "  fresh eval process, 1024 tokens: resident %.0f MiB before (LibTorch runtime), "
+      "peak %.0f MiB (%.2f of the checkpoint; %.0f MiB above the runtime), %.1f s\n",
+      before, peak, peak / ckpt_mib, peak - before, seconds);
   return 0;
 }

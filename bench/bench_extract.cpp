@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "hc/native/checkpoint_fixture.hpp"
+#include "checkpoint_fixture.hpp"
 #include "hc/native/device.hpp"
 #include "hc/native/extract.hpp"
 
@@ -29,14 +29,17 @@ long arg_long(int argc, char** argv, const char* name, long fallback) {
 
 void report(const char* label, const ExtractSummary& s) {
   const double other = s.seconds - s.stats_seconds - s.pair_seconds - s.triangle_seconds;
-  std::printf("%s: %.2f s total | stats %.0f%%, pairs %.0f%%, triangles %.0f%%, forward+io %.0f%%\n",
-              label, s.seconds, 100 * s.stats_seconds / s.seconds, 100 * s.pair_seconds / s.seconds,
-              100 * s.triangle_seconds / s.seconds, 100 * other / s.seconds);
-  std::printf("    pair barriers: %llu merged-expert token evaluations, %.0f /s; triangles: %llu, %.0f /s\n",
-              static_cast<unsigned long long>(s.pair_evaluations),
-              double(s.pair_evaluations) / s.pair_seconds,
-              static_cast<unsigned long long>(s.triangle_evaluations),
-              s.triangle_seconds > 0 ? double(s.triangle_evaluations) / s.triangle_seconds : 0.0);
+  std::printf(
+      "%s: %.2f s total | stats %.0f%%, pairs %.0f%%, triangles %.0f%%, forward+io %.0f%%\n", label,
+      s.seconds, 100 * s.stats_seconds / s.seconds, 100 * s.pair_seconds / s.seconds,
+      100 * s.triangle_seconds / s.seconds, 100 * other / s.seconds);
+  std::printf(
+      "    pair barriers: %llu merged-expert token evaluations, %.0f /s; triangles: %llu, %.0f "
+      "/s\n",
+      static_cast<unsigned long long>(s.pair_evaluations),
+      double(s.pair_evaluations) / s.pair_seconds,
+      static_cast<unsigned long long>(s.triangle_evaluations),
+      s.triangle_seconds > 0 ? double(s.triangle_evaluations) / s.triangle_seconds : 0.0);
 }
 
 }  // namespace
@@ -55,12 +58,14 @@ int main(int argc, char** argv) {
   const long tokens = arg_long(argc, argv, "--tokens", 1024);
   const long seq_len = arg_long(argc, argv, "--seq-len", 256);
   const fs::path root = argc > 0 ? fs::temp_directory_path() / "hc-bench-extract" : fs::path();
-  const fs::path model = root / ("olmoe-" + std::to_string(sizes.layers) + "x" +
-                                 std::to_string(sizes.hidden) + "x" + std::to_string(sizes.experts));
+  const fs::path model =
+      root / ("olmoe-" + std::to_string(sizes.layers) + "x" + std::to_string(sizes.hidden) + "x" +
+              std::to_string(sizes.experts));
   fs::create_directories(root);
   if (!fs::exists(model / "config.json")) {
-    if (auto e = write_random_checkpoint(model, Family::Olmoe, sizes, 3, hc::Dtype::BF16)) {
-      std::fprintf(stderr, "bench_extract: %s\n", e->message.c_str());
+    if (hc::Status e = write_random_checkpoint(model, Family::Olmoe, sizes, 3, hc::Dtype::BF16);
+        !e.ok()) {
+      std::fprintf(stderr, "bench_extract: %s\n", e.error().message.c_str());
       return 1;
     }
   }
@@ -74,9 +79,11 @@ int main(int argc, char** argv) {
   std::fwrite(raw.data(), 1, raw.size(), f);
   std::fclose(f);
 
-  std::printf("model: olmoe fixture, %d layers, hidden %d, %d experts top-%d, vocab %d, bf16; "
-              "%ld tokens (seq %ld), %d threads\n", sizes.layers, sizes.hidden, sizes.experts,
-              sizes.top_k, sizes.vocab, tokens, seq_len, at::get_num_threads());
+  std::printf(
+      "model: olmoe fixture, %d layers, hidden %d, %d experts top-%d, vocab %d, bf16; "
+      "%ld tokens (seq %ld), %d threads\n",
+      sizes.layers, sizes.hidden, sizes.experts, sizes.top_k, sizes.vocab, tokens, seq_len,
+      at::get_num_threads());
   ExtractSummary lens_summary;
   for (auto kind : {BarrierKind::KlLens, BarrierKind::KlFull}) {
     ExtractOptions options;

@@ -7,7 +7,9 @@ what="${1:-all}"
 jobs="$(nproc)"
 
 build_native() {
-  cmake -S "$root" -B "$root/build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  # HC_WERROR=ON (set by scripts/test.sh, so CI) turns warnings in our own code into errors.
+  cmake -S "$root" -B "$root/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    "-DHC_WERROR=${HC_WERROR:-OFF}" >/dev/null
   cmake --build "$root/build" -j "$jobs"
 }
 

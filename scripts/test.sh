@@ -4,7 +4,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bash "$root/scripts/setup.sh"
-bash "$root/scripts/build.sh" all
+echo "== formatting"
+bash "$root/scripts/check_format.sh"
+HC_WERROR=ON bash "$root/scripts/build.sh" all
 jobs="$(nproc)"
 echo "== native tests"
 ctest --test-dir "$root/build" -j "$jobs" --output-on-failure

@@ -1,4 +1,4 @@
-// Whole-file analysis (decompose and select every layer) and the JSON reports of SPEC §9.
+// Whole-file analysis (decompose and select every layer) and the JSON reports of docs/CLI.md.
 #include "hc/analysis.hpp"
 
 #include <string>
@@ -35,7 +35,8 @@ Status ensure_expected(LayerAnalysis& a) {
   return Ok{};
 }
 
-Result<std::vector<LayerAnalysis>> analyze_file(const StatsFile& stats, const ComplexOptions& options,
+Result<std::vector<LayerAnalysis>> analyze_file(const StatsFile& stats,
+                                                const ComplexOptions& options,
                                                 std::optional<int> only_layer) {
   std::vector<LayerAnalysis> out;
   if (only_layer && !stats.find_layer(*only_layer)) {
@@ -104,8 +105,10 @@ nlohmann::json decomposition_json(const LayerAnalysis& a) {
   };
 }
 
-Result<SelectionOutcome> select_file(const StatsFile& stats, const std::vector<LayerAnalysis>& analyses,
-                                     const SelectionOptions& selection, const ComplexOptions& complex) {
+Result<SelectionOutcome> select_file(const StatsFile& stats,
+                                     const std::vector<LayerAnalysis>& analyses,
+                                     const SelectionOptions& selection,
+                                     const ComplexOptions& complex) {
   // The triplet excess must be measured against the same rule that filled the triangles.
   SelectionOptions options = selection;
   options.fill = complex.fill;
@@ -115,11 +118,12 @@ Result<SelectionOutcome> select_file(const StatsFile& stats, const std::vector<L
   for (const LayerAnalysis& a : analyses) {
     const LayerStats* layer = stats.find_layer(a.layer);
     if (!layer) return make_error(ErrorCode::InvalidArgument, "analysis of an unknown layer");
-    const CoverageTargets targets =
-        hodgecover_targets(*layer, a.complex, a.hodge, options, a.expected ? &*a.expected : nullptr);
+    const CoverageTargets targets = hodgecover_targets(*layer, a.complex, a.hodge, options,
+                                                       a.expected ? &*a.expected : nullptr);
     auto plan = select_layer(*layer, a.complex, a.hodge, options, &targets);
     if (!plan) return plan.error();  // select_layer's messages already name the layer
-    out.retained[a.layer] = retained_masses(a.complex, a.hodge, targets, plan->keep, options.cover_tri);
+    out.retained[a.layer] =
+        retained_masses(a.complex, a.hodge, targets, plan->keep, options.cover_tri);
     out.plan.layers[a.layer] = std::move(plan).value();
   }
   return out;

@@ -1,4 +1,4 @@
-// Baseline selections (SPEC §5.2): score rankings, seeded random choice, HC-SMoE-style
+// Baseline selections (docs/METHOD.md): score rankings, seeded random choice, HC-SMoE-style
 // average-linkage clustering, and the nearest-survivor map used by merge mode.
 #include <algorithm>
 #include <cmath>

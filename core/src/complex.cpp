@@ -1,11 +1,12 @@
-// Builds a layer's simplicial 2-complex (SPEC §4): threshold, orientation, filled triangles and
-// holes, and the two boundary operators.
+// Builds a layer's simplicial 2-complex (docs/METHOD.md): threshold, orientation, filled triangles
+// and holes, and the two boundary operators.
 #include "hc/complex.hpp"
 
 #include <algorithm>
 #include <cassert>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <numeric>
 #include <string>
 #include <utility>
@@ -324,6 +325,20 @@ Eigen::SparseMatrix<double> boundary_2(const Complex& complex) {
   }
   b2.makeCompressed();
   return b2;
+}
+
+std::string describe_complex(const ComplexOptions& o) {
+  char number[64];
+  if (o.tau) {
+    std::snprintf(number, sizeof number, "tau = %g", *o.tau);
+  } else {
+    std::snprintf(number, sizeof number, "tau = %g quantile", o.tau_quantile);
+  }
+  std::string text = number;
+  text += o.edges == EdgeMode::Complete ? ", complete edges" : ", threshold edges";
+  text += o.fill == FillRule::Tau ? ", fill tau" : ", fill sum";
+  text += std::string(", ") + orientation_name(o.orientation) + " order";
+  return text;
 }
 
 }  // namespace hc

@@ -1,4 +1,4 @@
-// Greedy maximisation of the HodgeCover objective (SPEC §5.1) with incremental marginal gains:
+// Greedy maximisation of the HodgeCover objective (docs/METHOD.md) with incremental marginal gains:
 // adding an expert only touches the gains of experts that share a still-open target with it.
 #include <algorithm>
 #include <cstddef>

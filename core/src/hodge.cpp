@@ -1,5 +1,5 @@
 // Hodge decomposition of a complex's edge signal into gradient, curl and harmonic parts
-// (SPEC §4): an exact graph solve for the gradient and CGLS on B2 for the curl.
+// (docs/METHOD.md): an exact graph solve for the gradient and CGLS on B2 for the curl.
 #include "hc/hodge.hpp"
 
 #include <Eigen/Cholesky>

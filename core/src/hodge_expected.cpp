@@ -185,8 +185,8 @@ Result<ExpectedEnergies> expected_hodge_energies(const Complex& complex) {
   //                                − 2 C_ee f_e² + (C D² C)_ee + 2 (G D² C)_ee   (G, C symmetric)
   for (Eigen::Index e = 0; e < m; ++e) {
     const double ff = f[e] * f[e];
-    out.harmonic[e] = ff - 2 * g.entry(static_cast<int>(e), static_cast<int>(e)) * ff +
-                      out.gradient[e];
+    out.harmonic[e] =
+        ff - 2 * g.entry(static_cast<int>(e), static_cast<int>(e)) * ff + out.gradient[e];
   }
   std::vector<int> active, local(static_cast<std::size_t>(m), -1);
   for (const auto& t : tri)

@@ -1,5 +1,5 @@
-// Compression plans (`hodgecover.plan` version 1, SPEC §3): JSON writer, validating reader, and
-// the selection options recorded as plan params.
+// Compression plans (`hodgecover.plan` version 1, docs/FORMAT.md): JSON writer, validating reader,
+// and the selection options recorded as plan params.
 #include "hc/plan.hpp"
 
 #include <algorithm>
@@ -38,7 +38,6 @@ std::optional<int> json_index(const nlohmann::json& j) {
   }
   return std::nullopt;
 }
-
 
 Result<LayerPlan> layer_from_json(const nlohmann::json& j, int layer, const std::string& where) {
   auto corrupt = [&](const std::string& what) {

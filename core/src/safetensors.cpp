@@ -1,4 +1,4 @@
-// safetensors container: a validating parser (the rules of CHECKPOINTS.md §1.4, in that order)
+// safetensors container: a validating parser (the rules of docs/FAMILIES.md, in that order)
 // and an in-memory writer. Shared by statistics files and model checkpoints.
 #include "hc/safetensors.hpp"
 

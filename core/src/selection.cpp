@@ -1,5 +1,6 @@
-// Selection front end: option names, budgets, HodgeCover/pairwise coverage targets (SPEC §5.1),
-// the coverage objective, retained Hodge masses (§4) and the per-layer dispatch of every method.
+// Selection front end: option names, budgets, HodgeCover/pairwise coverage targets
+// (docs/METHOD.md), the coverage objective, retained Hodge masses and the per-layer dispatch of
+// every method.
 #include "hc/selection.hpp"
 
 #include <algorithm>
@@ -349,14 +350,14 @@ RetainedMasses retained_masses(const Complex& complex, const HodgeDecomposition&
 
   const int m = complex.edge_count();
   const bool own = hodge_targets.energy_harmonic.size() == m &&
-                   hodge_targets.energy_gradient.size() == m && hodge_targets.energy_curl.size() == m;
+                   hodge_targets.energy_gradient.size() == m &&
+                   hodge_targets.energy_curl.size() == m;
   const Eigen::VectorXd oriented[3] = {own ? Eigen::VectorXd() : hodge.gradient.cwiseAbs2(),
                                        own ? Eigen::VectorXd() : hodge.curl.cwiseAbs2(),
                                        own ? Eigen::VectorXd() : hodge.harmonic.cwiseAbs2()};
-  const Eigen::VectorXd* parts[3] = {
-      own ? &hodge_targets.energy_gradient : &oriented[0],
-      own ? &hodge_targets.energy_curl : &oriented[1],
-      own ? &hodge_targets.energy_harmonic : &oriented[2]};
+  const Eigen::VectorXd* parts[3] = {own ? &hodge_targets.energy_gradient : &oriented[0],
+                                     own ? &hodge_targets.energy_curl : &oriented[1],
+                                     own ? &hodge_targets.energy_harmonic : &oriented[2]};
   double total[3] = {0, 0, 0}, covered[3] = {0, 0, 0};
   for (int p = 0; p < 3; ++p) {
     if (parts[p]->size() != m) continue;
@@ -412,10 +413,9 @@ Result<LayerPlan> select_layer(const LayerStats& layer, const Complex& complex,
   plan.layer = layer.layer;
   switch (options.method) {
     case Method::HodgeCover:
-      plan.keep = hodge_targets
-                      ? greedy_cover(*hodge_targets, experts, *keep, options)
-                      : greedy_cover(hodgecover_targets(layer, complex, hodge, options), experts,
-                                     *keep, options);
+      plan.keep = hodge_targets ? greedy_cover(*hodge_targets, experts, *keep, options)
+                                : greedy_cover(hodgecover_targets(layer, complex, hodge, options),
+                                               experts, *keep, options);
       break;
     case Method::Pairwise:
       plan.keep = greedy_cover(pairwise_targets(layer, complex, options), experts, *keep, options);
@@ -438,6 +438,23 @@ Result<LayerPlan> select_layer(const LayerStats& layer, const Complex& complex,
   }
   plan.merge_into = nearest_survivor(layer, plan.keep);
   return plan;
+}
+
+RetainedMasses mean_retained(const std::map<int, RetainedMasses>& by_layer) {
+  if (by_layer.empty()) return RetainedMasses{};
+  RetainedMasses mean{0, 0, 0, 0};
+  for (const auto& [layer, r] : by_layer) {
+    mean.gradient += r.gradient;
+    mean.curl += r.curl;
+    mean.harmonic += r.harmonic;
+    mean.triangle += r.triangle;
+  }
+  const double n = static_cast<double>(by_layer.size());
+  mean.gradient /= n;
+  mean.curl /= n;
+  mean.harmonic /= n;
+  mean.triangle /= n;
+  return mean;
 }
 
 }  // namespace hc

@@ -1,4 +1,4 @@
-// Statistics file `hodgecover.stats` 1.x (SPEC §3): validating reader, writer and checksum.
+// Statistics file `hodgecover.stats` 1.x (docs/FORMAT.md): validating reader, writer and checksum.
 // The reader accepts any tool's output: F64/I64 tensors, any tensor order, extra keys/tensors.
 #include "hc/stats_file.hpp"
 

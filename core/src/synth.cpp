@@ -21,7 +21,9 @@ std::uint64_t SplitMix64::next() {
   return z ^ (z >> 31);
 }
 
-double SplitMix64::uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+double SplitMix64::uniform() {
+  return static_cast<double>(next() >> 11) * 0x1.0p-53;
+}
 
 std::uint64_t SplitMix64::below(std::uint64_t n) {
   // Rejection sampling keeps the draw unbiased and identical on every platform.
@@ -56,9 +58,11 @@ struct Candidate {
   std::array<std::int32_t, 3> t;
 };
 
-LayerStats synth_layer(int layer_index, const SynthOptions& o, std::vector<PlantedTriple>& planted) {
+LayerStats synth_layer(int layer_index, const SynthOptions& o,
+                       std::vector<PlantedTriple>& planted) {
   const int E = o.experts;
-  SplitMix64 rng(o.seed * 0x9E3779B97F4A7C15ull + static_cast<std::uint64_t>(layer_index) * 7919 + 1);
+  SplitMix64 rng(o.seed * 0x9E3779B97F4A7C15ull + static_cast<std::uint64_t>(layer_index) * 7919 +
+                 1);
   LayerStats layer;
   layer.layer = layer_index;
   layer.experts = E;
@@ -94,19 +98,21 @@ LayerStats synth_layer(int layer_index, const SynthOptions& o, std::vector<Plant
   int wanted = o.planted_triples >= 0 ? o.planted_triples : std::max(1, E / 16);
   std::vector<char> used(E, 0);
   std::vector<std::array<int, 3>> triples;
-  for (int attempt = 0; attempt < 64 * std::max(wanted, 1) && static_cast<int>(triples.size()) < wanted;
-       ++attempt) {
+  for (int attempt = 0;
+       attempt < 64 * std::max(wanted, 1) && static_cast<int>(triples.size()) < wanted; ++attempt) {
     std::array<int, 3> t{static_cast<int>(rng.below(E)), static_cast<int>(rng.below(E)),
                          static_cast<int>(rng.below(E))};
     if (used[t[0]] || used[t[1]] || used[t[2]]) continue;
-    if (cluster[t[0]] == cluster[t[1]] || cluster[t[0]] == cluster[t[2]] || cluster[t[1]] == cluster[t[2]])
+    if (cluster[t[0]] == cluster[t[1]] || cluster[t[0]] == cluster[t[2]] ||
+        cluster[t[1]] == cluster[t[2]])
       continue;
     std::sort(t.begin(), t.end());
     for (int v : t) used[v] = 1;
     triples.push_back(t);
     const int pairs[3][2] = {{t[0], t[1]}, {t[0], t[2]}, {t[1], t[2]}};
     for (const auto& p : pairs)
-      layer.edge_barrier[pair_index(p[0], p[1], E)] = static_cast<float>(0.05 + 0.1 * rng.uniform());
+      layer.edge_barrier[pair_index(p[0], p[1], E)] =
+          static_cast<float>(0.05 + 0.1 * rng.uniform());
   }
 
   // Stage 1 (as extraction does it): triples whose three pair barriers are all <= tau, ranked by

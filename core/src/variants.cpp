@@ -1,9 +1,9 @@
 // Parses `compare --variants` files into named selection variants, validating every value.
 #include "hc/variants.hpp"
 
-#include <cmath>
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <set>
 
 namespace hc {
@@ -62,8 +62,10 @@ Status apply_key(const std::string& key, const nlohmann::json& value, Variant& v
   if (key == "cover_tri" || key == "seed") {
     if (!value.is_number_integer() || value.get<long long>() < 0)
       return make_error(ErrorCode::InvalidArgument, "\"" + key + "\" must be an integer >= 0");
-    if (key == "seed") s.seed = value.get<std::uint64_t>();
-    else s.cover_tri = static_cast<int>(std::min<long long>(value.get<long long>(), 1000));
+    if (key == "seed")
+      s.seed = value.get<std::uint64_t>();
+    else
+      s.cover_tri = static_cast<int>(std::min<long long>(value.get<long long>(), 1000));
     return Ok{};
   }
   auto parsed = [&](auto parse, auto& out) -> Status {
@@ -113,8 +115,10 @@ Result<std::vector<Variant>> parse_variants(const std::string& text, const std::
     if (!safe_name(v.name))
       return bad(source, where + ": name \"" + v.name +
                              "\" must be 1-64 characters of letters, digits, _ . + -");
-    if (!names.insert(v.name).second) return bad(source, "duplicate variant name \"" + v.name + "\"");
-    if (!item.contains("method")) return bad(source, "variant \"" + v.name + "\" has no \"method\"");
+    if (!names.insert(v.name).second)
+      return bad(source, "duplicate variant name \"" + v.name + "\"");
+    if (!item.contains("method"))
+      return bad(source, "variant \"" + v.name + "\" has no \"method\"");
     for (const auto& [key, value] : item.items()) {
       if (key == "name") continue;
       if (Status s = apply_key(key, value, v); !s)

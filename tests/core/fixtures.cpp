@@ -42,7 +42,9 @@ std::uint64_t FixtureRng::next() {
   return z ^ (z >> 31);
 }
 
-double FixtureRng::uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+double FixtureRng::uniform() {
+  return static_cast<double>(next() >> 11) * 0x1.0p-53;
+}
 
 int FixtureRng::below(int n) {
   return static_cast<int>(next() % static_cast<std::uint64_t>(n));

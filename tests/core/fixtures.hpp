@@ -25,8 +25,8 @@ LayerStats complete_layer(int experts, const std::function<float(int, int)>& bar
 struct FixtureRng {
   std::uint64_t state;
   std::uint64_t next();
-  double uniform();   // [0, 1)
-  int below(int n);   // [0, n), n > 0
+  double uniform();  // [0, 1)
+  int below(int n);  // [0, n), n > 0
 };
 
 // The complete graph on E experts with barriers uniform in [0, 1), random frequencies, and

@@ -1,5 +1,5 @@
-// Betti numbers (SPEC §4) of hand-made complexes with known topology, the Euler characteristic,
-// and the exact GF(p) rank of B2 against a dense floating-point rank.
+// Betti numbers (docs/METHOD.md) of hand-made complexes with known topology, the Euler
+// characteristic, and the exact GF(p) rank of B2 against a dense floating-point rank.
 #include <Eigen/Dense>
 #include <array>
 #include <boost/test/unit_test.hpp>

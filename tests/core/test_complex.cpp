@@ -1,5 +1,5 @@
-// Complex construction (SPEC §4): threshold tau, numpy-linear quantiles, edge modes, fill rules,
-// holes, orientation, boundary operators and rejection of bad options and corrupt layers.
+// Complex construction (docs/METHOD.md): threshold tau, numpy-linear quantiles, edge modes, fill
+// rules, holes, orientation, boundary operators and rejection of bad options and corrupt layers.
 #include <Eigen/Dense>
 #include <algorithm>
 #include <boost/test/unit_test.hpp>

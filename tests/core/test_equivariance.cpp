@@ -1,5 +1,5 @@
 // Selection is equivariant: renumbering the experts of every layer renumbers each method's plan
-// and changes nothing else (docs/method.md). Random selection is seeded by position and is the
+// and changes nothing else (docs/METHOD.md). Random selection is seeded by position and is the
 // one documented exception.
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
@@ -95,14 +95,12 @@ std::vector<Variant> variants() {
   });
   add("hodgecover, lambda_t 1", [](Variant& v) { v.selection.lambda_t = 1.0; });
   add("hodgecover, lambda_t 0", [](Variant& v) { v.selection.lambda_t = 0.0; });
-  add("hodgecover, binary credit", [](Variant& v) {
-    v.selection.triangle_credit = hc::TriangleCredit::Binary;
-  });
+  add("hodgecover, binary credit",
+      [](Variant& v) { v.selection.triangle_credit = hc::TriangleCredit::Binary; });
   add("hodgecover, fill sum", [](Variant& v) { v.complex.fill = hc::FillRule::Sum; });
   add("hodgecover, threshold edges", [](Variant& v) { v.complex.edges = hc::EdgeMode::Threshold; });
-  add("hodgecover, frequency vertex score", [](Variant& v) {
-    v.selection.vertex_score = hc::VertexScore::Frequency;
-  });
+  add("hodgecover, frequency vertex score",
+      [](Variant& v) { v.selection.vertex_score = hc::VertexScore::Frequency; });
   for (hc::Method m : {hc::Method::Pairwise, hc::Method::Frequency, hc::Method::Reap,
                        hc::Method::Ean, hc::Method::HcSmoe})
     add(hc::method_name(m), [m](Variant& v) { v.selection.method = m; });

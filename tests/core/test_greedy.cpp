@@ -1,4 +1,4 @@
-// Greedy coverage (SPEC §5.1) against brute force, a naive recompute-all-gains greedy, the
+// Greedy coverage (docs/METHOD.md) against brute force, a naive recompute-all-gains greedy, the
 // (1 - 1/e) submodular bound, a swap heuristic, and its determinism and tie rules.
 #include <algorithm>
 #include <array>

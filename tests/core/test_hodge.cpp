@@ -1,4 +1,4 @@
-// Hodge decomposition invariants (SPEC §4): B1 B2 = 0, exact reconstruction, orthogonality,
+// Hodge decomposition invariants (docs/METHOD.md): B1 B2 = 0, exact reconstruction, orthogonality,
 // residuals, pure gradient/curl signals, the closed form against a pseudo-inverse, disconnected
 // graphs, independence of file order and degenerate inputs.
 #include <Eigen/Dense>
@@ -102,7 +102,7 @@ BOOST_AUTO_TEST_CASE(random_complexes_satisfy_the_invariants) {
 }
 
 BOOST_AUTO_TEST_CASE(realistic_layer_128_experts) {
-  // The SPEC §10 scale: 8128 edges and 4096 candidates of which about half fill.
+  // The docs/results.md scale: 8128 edges and 4096 candidates of which about half fill.
   const Decomposed d = decompose(hc::test::random_layer(128, 4096, 7));
   BOOST_TEST(d.complex.edge_count() == 8128);
   BOOST_TEST(d.complex.triangle_count() > 1500);

@@ -111,9 +111,8 @@ BOOST_AUTO_TEST_CASE(independent_of_the_orientation) {
 BOOST_AUTO_TEST_CASE(without_triangles_it_is_the_cycle_projection) {
   // Complete graph, nothing filled: h_e = (1 - 2/E)² f_e² + (1/E²) Σ_{k adjacent to e} f_k².
   const int n = 7;
-  hc::LayerStats layer = hc::test::complete_layer(n, [](int i, int j) {
-    return static_cast<float>(0.1 + 0.07 * i + 0.013 * j * j);
-  });
+  hc::LayerStats layer = hc::test::complete_layer(
+      n, [](int i, int j) { return static_cast<float>(0.1 + 0.07 * i + 0.013 * j * j); });
   const hc::Complex cx = build(layer);
   BOOST_TEST_REQUIRE(cx.triangle_count() == 0);
   const hc::ExpectedEnergies e = expected(cx);
@@ -126,8 +125,8 @@ BOOST_AUTO_TEST_CASE(without_triangles_it_is_the_cycle_projection) {
       if (x[0] == y[0] || x[0] == y[1] || x[1] == y[0] || x[1] == y[1])
         adjacent += cx.signal[k] * cx.signal[k];
     }
-    const double want = (1 - 2.0 / n) * (1 - 2.0 / n) * cx.signal[a] * cx.signal[a] +
-                        adjacent / (n * n);
+    const double want =
+        (1 - 2.0 / n) * (1 - 2.0 / n) * cx.signal[a] * cx.signal[a] + adjacent / (n * n);
     BOOST_TEST(e.harmonic[a] == want, boost::test_tools::tolerance(1e-10));
   }
   BOOST_TEST(e.curl.sum() == 0.0);

@@ -1,5 +1,5 @@
 // safetensors container: writer/reader round trips, third-party layouts that must load, and
-// every malformed-file rule of CHECKPOINTS.md §1.4 with its error message.
+// every malformed-file rule of docs/FAMILIES.md with its error message.
 #include <boost/test/unit_test.hpp>
 #include <cstdint>
 #include <cstring>

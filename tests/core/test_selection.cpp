@@ -1,4 +1,4 @@
-// Selection methods (SPEC §5): budgets, coverage targets and their prefix rule, baselines,
+// Selection methods (docs/METHOD.md): budgets, coverage targets and their prefix rule, baselines,
 // HC-SMoE clustering, nearest survivors, retained masses and the per-layer dispatch.
 #include <algorithm>
 #include <array>

@@ -113,9 +113,10 @@ BOOST_AUTO_TEST_CASE(hodgecover_keeps_two_of_every_planted_triple_at_half_remova
     for (const hc::PlantedTriple& p : made.planted) {
       const auto& keep = outcome->plan.layers.at(p.layer).keep;
       BOOST_TEST(keep.size() == 32u);
-      const int kept = static_cast<int>(std::count_if(p.experts.begin(), p.experts.end(), [&](int v) {
-        return std::binary_search(keep.begin(), keep.end(), v);
-      }));
+      const int kept =
+          static_cast<int>(std::count_if(p.experts.begin(), p.experts.end(), [&](int v) {
+            return std::binary_search(keep.begin(), keep.end(), v);
+          }));
       BOOST_TEST(kept >= 2, "seed " << seed << " layer " << p.layer << " kept " << kept);
     }
   }

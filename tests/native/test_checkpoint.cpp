@@ -7,16 +7,15 @@
 #include <fstream>
 #include <functional>
 
-#include "cli_fixture.hpp"
 #include "hc/native/checkpoint.hpp"
-#include "hc/native/checkpoint_fixture.hpp"
 #include "hc/native/dtype_convert.hpp"
 #include "hc/native/model_spec.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace hc::native;
-using hc::test::TempDir;
 using hc::test::contains;
+using hc::test::TempDir;
 
 namespace {
 
@@ -33,7 +32,7 @@ std::string why(const hc::Result<T>& result) {
 void make_fixture(const fs::path& dir, Family family, hc::Dtype dtype = hc::Dtype::F32,
                   std::uint64_t shard_bytes = 0, const FixtureSizes& sizes = {}) {
   const auto err = write_random_checkpoint(dir, family, sizes, 7, dtype, shard_bytes);
-  BOOST_REQUIRE_MESSAGE(!err, (err ? err->message : ""));
+  BOOST_REQUIRE_MESSAGE(err.ok(), (err.ok() ? "" : err.error().message));
 }
 
 // The error message of opening + validating `dir`, or "" when it is fine.
@@ -301,7 +300,7 @@ BOOST_AUTO_TEST_CASE(fused_expert_layout_is_detected) {
   BOOST_REQUIRE(fused.ok());
   BOOST_TEST(fused->layers[1].fused_gate_up == "model.layers.1.mlp.experts.gate_up_proj");
   BOOST_REQUIRE(
-      !write_checkpoint(tmp.root / "m", config, random_tensors(*fused, 1, hc::Dtype::F32)));
+      write_checkpoint(tmp.root / "m", config, random_tensors(*fused, 1, hc::Dtype::F32)).ok());
   auto ckpt = open_checkpoint(tmp.root / "m");
   BOOST_REQUIRE(ckpt.ok());
   auto spec = model_spec_for(*ckpt);
@@ -411,7 +410,7 @@ BOOST_AUTO_TEST_CASE(shape_mismatch_names_the_tensor) {
       t.values.resize(12 * 32);
     }
   }
-  BOOST_REQUIRE(!write_checkpoint(tmp.root / "m", config, tensors));
+  BOOST_REQUIRE(write_checkpoint(tmp.root / "m", config, tensors).ok());
   const std::string err = open_error(tmp.root / "m");
   BOOST_TEST(contains(err,
                       "model.layers.1.mlp.experts.5.up_proj.weight: expected shape "
@@ -427,7 +426,7 @@ BOOST_AUTO_TEST_CASE(missing_tensor_names_the_tensor) {
   std::erase_if(tensors, [](const TensorToWrite& t) {
     return t.name == "model.layers.0.block_sparse_moe.experts.2.w3.weight";
   });
-  BOOST_REQUIRE(!write_checkpoint(tmp.root / "m", config, tensors));
+  BOOST_REQUIRE(write_checkpoint(tmp.root / "m", config, tensors).ok());
   const std::string err = open_error(tmp.root / "m");
   BOOST_TEST(contains(err, "missing tensor model.layers.0.block_sparse_moe.experts.2.w3.weight"),
              err);
@@ -466,8 +465,8 @@ BOOST_AUTO_TEST_CASE(writer_refuses_non_empty_target) {
   TempDir tmp;
   make_fixture(tmp.root / "m", Family::Olmoe);
   const auto err = write_random_checkpoint(tmp.root / "m", Family::Olmoe, {}, 1);
-  BOOST_REQUIRE(err.has_value());
-  BOOST_TEST(contains(err->message, "already exists"));
+  BOOST_REQUIRE(!err.ok());
+  BOOST_TEST(contains(err.error().message, "already exists"));
   fs::create_directory(tmp.root / "empty");
   make_fixture(tmp.root / "empty", Family::Olmoe);  // an empty directory is replaced
   BOOST_TEST(open_error(tmp.root / "empty") == "");
@@ -481,16 +480,18 @@ BOOST_AUTO_TEST_CASE(writer_tokenizer_and_failed_write_leaves_nothing) {
   options.tokenizer_json = "{\"model\": {}}";
   const nlohmann::json config = {{"model_type", "olmoe"}};
   std::vector<TensorToWrite> tensors = {{"a", hc::Dtype::BF16, {2}, {1.0f, -2.0f}}};
-  BOOST_REQUIRE(!write_checkpoint(tmp.root / "t", config, tensors, options));
+  BOOST_REQUIRE(write_checkpoint(tmp.root / "t", config, tensors, options).ok());
   BOOST_TEST(hc::test::slurp(tmp.root / "t" / "tokenizer.json") == *options.tokenizer_json);
   tensors.push_back({"b", hc::Dtype::F32, {3}, {1.0f}});  // 1 value for 3 elements
   const auto err = write_checkpoint(tmp.root / "u", config, tensors);
-  BOOST_REQUIRE(err.has_value());
-  BOOST_TEST(contains(err->message, "b: 1 values for a tensor of 3 elements"), err->message);
+  BOOST_REQUIRE(!err.ok());
+  BOOST_TEST(contains(err.error().message, "b: 1 values for a tensor of 3 elements"),
+             err.error().message);
   tensors.back() = {"a", hc::Dtype::F32, {1}, {1.0f}};
-  BOOST_TEST(contains(write_checkpoint(tmp.root / "u", config, tensors)->message, "duplicate"));
+  BOOST_TEST(
+      contains(write_checkpoint(tmp.root / "u", config, tensors).error().message, "duplicate"));
   tensors.back() = {"c", hc::Dtype::F64, {1}, {1.0f}};  // readable, not writable
-  BOOST_TEST(contains(write_checkpoint(tmp.root / "u", config, tensors)->message, "dtype"));
+  BOOST_TEST(contains(write_checkpoint(tmp.root / "u", config, tensors).error().message, "dtype"));
   std::size_t entries = 0;
   for (const auto& entry : fs::directory_iterator(tmp.root)) entries += entry.exists();
   BOOST_TEST(entries == 1u);  // only "t"

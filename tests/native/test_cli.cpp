@@ -1,12 +1,12 @@
-// End-to-end tests of the `hodgecover` binary: outputs of every command (SPEC §9).
+// End-to-end tests of the `hodgecover` binary: outputs of every command (docs/CLI.md).
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "cli_fixture.hpp"
 #include "hc/plan.hpp"
+#include "test_support.hpp"
 
 using hc::test::check_no_temporaries;
 using hc::test::CliFixture;
@@ -29,6 +29,24 @@ BOOST_FIXTURE_TEST_CASE(help_lists_every_command, CliFixture) {
   BOOST_CHECK(contains(ok("--version").out, "hodgecover"));
   BOOST_CHECK(contains(ok("select --help").out, "--tau-quantile"));
   BOOST_CHECK(contains(ok("demo --help").out, "bundled trained model"));
+}
+
+// The light executable must not load LibTorch (start-up in milliseconds); LibTorch commands run
+// in the helper beside it, with their own --help.
+BOOST_FIXTURE_TEST_CASE(light_executable_leaves_libtorch_to_the_helper, CliFixture) {
+  const RunResult libs = shell("ldd " + hc::test::quote(HC_CLI_PATH));
+  BOOST_REQUIRE_EQUAL(libs.code, 0);
+  BOOST_CHECK_MESSAGE(!contains(libs.out, "libtorch") && !contains(libs.out, "libc10"),
+                      "hodgecover links LibTorch:\n"
+                          << libs.out);
+  if (HC_CLI_HAS_TORCH) {
+    const RunResult help = ok("extract --help");
+    BOOST_CHECK(contains(help.out, "--barrier"));
+    BOOST_CHECK(contains(help.out, "--max-triangles"));
+    const RunResult bad = run("eval --model nowhere --text none.txt");
+    BOOST_CHECK_NE(bad.code, 0);
+    BOOST_CHECK(contains(bad.err, "hodgecover eval: error:"));
+  }
 }
 
 BOOST_FIXTURE_TEST_CASE(synth_info_decompose_pipeline, CliFixture) {

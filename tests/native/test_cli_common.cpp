@@ -3,10 +3,12 @@
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
-#include "hc/native/cli_common.hpp"
+#include "cli_common.hpp"
 
 namespace fs = std::filesystem;
 using namespace hc::native;
@@ -20,20 +22,33 @@ BOOST_AUTO_TEST_CASE(error_codes_map_to_exit_codes) {
   BOOST_CHECK_EQUAL(exit_code_for(hc::ErrorCode::Corrupt), 3);
   BOOST_CHECK_EQUAL(exit_code_for(hc::ErrorCode::InvalidArgument), 2);
   BOOST_CHECK_EQUAL(exit_code_for(hc::ErrorCode::NumericalFailure), 4);
-  BOOST_CHECK_EQUAL(exit_code_for(IoFailure::NotFound), 3);
-  BOOST_CHECK_EQUAL(exit_code_for(IoFailure::IsDirectory), 3);
-  BOOST_CHECK_EQUAL(exit_code_for(IoFailure::Unreadable), 3);
-  BOOST_CHECK_EQUAL(exit_code_for(IoFailure::WriteFailed), 4);
+  BOOST_CHECK_EQUAL(exit_code_for(hc::ErrorCode::InputUnreadable), 3);
+  BOOST_CHECK_EQUAL(exit_code_for(hc::ErrorCode::WriteFailed), 4);
+  BOOST_CHECK_EQUAL(exit_code_for(hc::ErrorCode::DeviceOutOfMemory), 5);
+  BOOST_CHECK_EQUAL(exit_code_for(hc::ErrorCode::DeviceFailure), 5);
 }
 
 BOOST_AUTO_TEST_CASE(boundary_turns_exceptions_into_exit_codes) {
   BOOST_CHECK_EQUAL(run_guarded("t", [] { return 0; }), 0);
-  BOOST_CHECK_EQUAL(run_guarded("t", []() -> int { fail(3, "bad file"); }), 3);
+  BOOST_CHECK_EQUAL(run_guarded("t", []() -> int { fail(hc::ErrorCode::Malformed, "bad file"); }),
+                    3);
   BOOST_CHECK_EQUAL(run_guarded("t", []() -> int { throw std::runtime_error("boom"); }), 4);
   BOOST_CHECK_EQUAL(run_guarded("t", []() -> int { throw 42; }), 4);
   BOOST_CHECK_EQUAL(run_guarded("t", []() -> int { throw CLI::ValidationError("x"); }), 2);
   const hc::Result<int> bad = hc::make_error(hc::ErrorCode::Corrupt, "f: nan");
   BOOST_CHECK_EQUAL(run_guarded("t", [&] { return take(hc::Result<int>(bad)); }), 3);
+}
+
+BOOST_AUTO_TEST_CASE(device_out_of_memory_exits_5_and_names_what_to_lower) {
+  std::ostringstream captured;
+  std::streambuf* old = std::cerr.rdbuf(captured.rdbuf());
+  const int code = run_guarded("extract", []() -> int {
+    fail(hc::ErrorCode::DeviceOutOfMemory, "layer 3: out of device memory; lower the tokens");
+  });
+  std::cerr.rdbuf(old);
+  BOOST_CHECK_EQUAL(code, 5);
+  BOOST_CHECK(captured.str().find("--tokens") != std::string::npos);
+  BOOST_CHECK(captured.str().find("--device cpu") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(load_stats_names_the_file) {
@@ -63,12 +78,12 @@ BOOST_AUTO_TEST_CASE(helpers_format_and_average) {
   std::map<int, hc::RetainedMasses> by_layer;
   by_layer[0] = {1.0, 0.5, 0.0, 1.0};
   by_layer[4] = {0.0, 0.5, 1.0, 0.0};
-  const hc::RetainedMasses mean = mean_retained(by_layer);
+  const hc::RetainedMasses mean = hc::mean_retained(by_layer);
   BOOST_CHECK_CLOSE(mean.gradient, 0.5, 1e-12);
   BOOST_CHECK_CLOSE(mean.curl, 0.5, 1e-12);
   BOOST_CHECK_CLOSE(mean.harmonic, 0.5, 1e-12);
   BOOST_CHECK_CLOSE(mean.triangle, 0.5, 1e-12);
-  BOOST_CHECK_EQUAL(mean_retained({}).harmonic, 1.0);
+  BOOST_CHECK_EQUAL(hc::mean_retained({}).harmonic, 1.0);
   // Invalid UTF-8 (a model name from some checkpoint) must not abort the dump.
   BOOST_CHECK_NO_THROW(json_text(nlohmann::json{{"model", std::string("\xff\xfe")}}));
 }

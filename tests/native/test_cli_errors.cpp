@@ -1,10 +1,10 @@
 // End-to-end tests of the `hodgecover` binary's failure paths: exit codes, messages naming
-// the file, and no partial or stray output (SPEC §9).
+// the file, and no partial or stray output (docs/CLI.md).
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <string>
 
-#include "cli_fixture.hpp"
+#include "test_support.hpp"
 
 using hc::test::check_no_temporaries;
 using hc::test::CliFixture;
@@ -66,7 +66,8 @@ BOOST_FIXTURE_TEST_CASE(bad_input_files_exit_3, CliFixture) {
 BOOST_FIXTURE_TEST_CASE(select_on_a_file_without_moe_layers_exits_3_and_writes_nothing,
                         CliFixture) {
   spit(work / "empty.hcstats",
-       container_with({{"format", "hodgecover.stats"}, {"format_version", "1.0"}, {"moe_layers", ""}}));
+       container_with(
+           {{"format", "hodgecover.stats"}, {"format_version", "1.0"}, {"moe_layers", ""}}));
   for (const std::string budget : {"--ratio 0.5", "--keep 2", "--ratio 0.5 --compare"}) {
     const RunResult r = run("select empty.hcstats " + budget + " --out plan.json");
     BOOST_TEST(r.code == 3, budget << ": exit " << r.code);

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "temp_dir.hpp"
 #include "hc/native/file_io.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace hc::native;
@@ -30,19 +30,22 @@ BOOST_AUTO_TEST_CASE(read_errors_name_the_path) {
   std::vector<std::uint8_t> out{1, 2, 3};
   const fs::path missing = dir.root / "missing.hcstats";
   auto error = read_file(missing, out);
-  BOOST_REQUIRE(error);
-  BOOST_CHECK(error->failure == IoFailure::NotFound);
-  BOOST_CHECK(error->message.find(missing.string()) != std::string::npos);
+  BOOST_REQUIRE(!error.ok());
+  BOOST_CHECK(error.error().code == hc::ErrorCode::InputUnreadable &&
+              error.error().message.find("no such file") != std::string::npos);
+  BOOST_CHECK(error.error().message.find(missing.string()) != std::string::npos);
   BOOST_CHECK(out.empty());
 
   error = read_file(dir.root / "missing_dir" / "x", out);
-  BOOST_REQUIRE(error);
-  BOOST_CHECK(error->failure == IoFailure::NotFound);
+  BOOST_REQUIRE(!error.ok());
+  BOOST_CHECK(error.error().code == hc::ErrorCode::InputUnreadable &&
+              error.error().message.find("no such file") != std::string::npos);
 
   error = read_file(dir.root, out);
-  BOOST_REQUIRE(error);
-  BOOST_CHECK(error->failure == IoFailure::IsDirectory);
-  BOOST_CHECK(error->message.find(dir.root.string()) != std::string::npos);
+  BOOST_REQUIRE(!error.ok());
+  BOOST_CHECK(error.error().code == hc::ErrorCode::InputUnreadable &&
+              error.error().message.find("is a directory") != std::string::npos);
+  BOOST_CHECK(error.error().message.find(dir.root.string()) != std::string::npos);
 
   // Root ignores permission bits, so only check unreadable files as an ordinary user.
   if (::geteuid() != 0) {
@@ -50,8 +53,8 @@ BOOST_AUTO_TEST_CASE(read_errors_name_the_path) {
     std::ofstream(locked) << "secret";
     fs::permissions(locked, fs::perms::none);
     error = read_file(locked, out);
-    BOOST_REQUIRE(error);
-    BOOST_CHECK(error->failure == IoFailure::Unreadable);
+    BOOST_REQUIRE(!error.ok());
+    BOOST_CHECK(error.error().code == hc::ErrorCode::InputUnreadable);
   }
 }
 
@@ -60,18 +63,18 @@ BOOST_AUTO_TEST_CASE(write_then_read_round_trips) {
   const fs::path file = dir.root / "out.bin";
   std::vector<std::uint8_t> payload(200'000);
   for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<std::uint8_t>(i * 31);
-  BOOST_REQUIRE(!write_file_atomic(file, payload));
+  BOOST_REQUIRE(write_file_atomic(file, payload).ok());
   std::vector<std::uint8_t> back;
-  BOOST_REQUIRE(!read_file(file, back));
+  BOOST_REQUIRE(read_file(file, back).ok());
   BOOST_CHECK(back == payload);
   BOOST_CHECK_EQUAL(dir.entries().size(), 1u);
 
   // Overwrite replaces the whole file, including with something shorter or empty.
-  BOOST_REQUIRE(!write_text_atomic(file, "short"));
-  BOOST_REQUIRE(!read_file(file, back));
+  BOOST_REQUIRE(write_text_atomic(file, "short").ok());
+  BOOST_REQUIRE(read_file(file, back).ok());
   BOOST_CHECK(back == bytes_of("short"));
-  BOOST_REQUIRE(!write_text_atomic(file, ""));
-  BOOST_REQUIRE(!read_file(file, back));
+  BOOST_REQUIRE(write_text_atomic(file, "").ok());
+  BOOST_REQUIRE(read_file(file, back).ok());
   BOOST_CHECK(back.empty());
   BOOST_CHECK_EQUAL(dir.entries().size(), 1u);
 }
@@ -80,15 +83,15 @@ BOOST_AUTO_TEST_CASE(failed_writes_leave_nothing) {
   TempDir dir;
   const fs::path nowhere = dir.root / "nodir" / "out.json";
   auto error = write_text_atomic(nowhere, "{}");
-  BOOST_REQUIRE(error);
-  BOOST_CHECK(error->failure == IoFailure::WriteFailed);
-  BOOST_CHECK(error->message.find(nowhere.string()) != std::string::npos);
+  BOOST_REQUIRE(!error.ok());
+  BOOST_CHECK(error.error().code == hc::ErrorCode::WriteFailed);
+  BOOST_CHECK(error.error().message.find(nowhere.string()) != std::string::npos);
   BOOST_CHECK(dir.entries().empty());
 
   const fs::path taken = dir.root / "taken";
   fs::create_directory(taken);
   error = write_text_atomic(taken, "{}");
-  BOOST_REQUIRE(error);
+  BOOST_REQUIRE(!error.ok());
   BOOST_CHECK(fs::is_directory(taken));
   BOOST_CHECK_EQUAL(dir.entries().size(), 1u);
 }
@@ -100,9 +103,9 @@ BOOST_AUTO_TEST_CASE(stale_temporary_is_replaced) {
   BOOST_CHECK(temp.string().find(std::to_string(::getpid())) != std::string::npos);
   BOOST_CHECK_EQUAL(temp.parent_path(), file.parent_path());
   std::ofstream(temp) << "left over from a crash";
-  BOOST_REQUIRE(!write_text_atomic(file, "fresh"));
+  BOOST_REQUIRE(write_text_atomic(file, "fresh").ok());
   std::vector<std::uint8_t> back;
-  BOOST_REQUIRE(!read_file(file, back));
+  BOOST_REQUIRE(read_file(file, back).ok());
   BOOST_CHECK(back == bytes_of("fresh"));
   BOOST_CHECK(!fs::exists(temp));
 }

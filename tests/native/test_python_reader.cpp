@@ -4,8 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli_fixture.hpp"
 #include "hc/stats_file.hpp"
+#include "test_support.hpp"
 
 using namespace hc::test;
 

@@ -31,7 +31,8 @@ void check_style(const std::string& style) {
     const std::string text = c["text"].get<std::string>();
     const auto want = c["ids"].get<std::vector<std::int32_t>>();
     auto got = tok->encode(text);
-    BOOST_REQUIRE_MESSAGE(got.ok(), style << " '" << text << "': " << (got.ok() ? "" : got.error().message));
+    BOOST_REQUIRE_MESSAGE(got.ok(),
+                          style << " '" << text << "': " << (got.ok() ? "" : got.error().message));
     BOOST_TEST(*got == want, style << " ids differ for '" << text << "'");
   }
 }
@@ -40,8 +41,14 @@ void check_style(const std::string& style) {
 
 BOOST_AUTO_TEST_SUITE(tokenizer_parity)
 
-BOOST_AUTO_TEST_CASE(gpt2_byte_level) { check_style("gpt2"); }
-BOOST_AUTO_TEST_CASE(qwen_split_nfc_byte_level) { check_style("qwen"); }
-BOOST_AUTO_TEST_CASE(sentencepiece_metaspace) { check_style("metaspace"); }
+BOOST_AUTO_TEST_CASE(gpt2_byte_level) {
+  check_style("gpt2");
+}
+BOOST_AUTO_TEST_CASE(qwen_split_nfc_byte_level) {
+  check_style("qwen");
+}
+BOOST_AUTO_TEST_CASE(sentencepiece_metaspace) {
+  check_style("metaspace");
+}
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -64,7 +64,8 @@ void draw_layer_controls(AppState& s) {
   ImGui::SameLine();
   int comp = static_cast<int>(s.edge_component);
   ImGui::SetNextItemWidth(120);
-  if (ImGui::Combo("edges", &comp, "barrier\0gradient\0curl\0harmonic\0harmonic, all orientations (selection)\0")) {
+  if (ImGui::Combo("edges", &comp,
+                   "barrier\0gradient\0curl\0harmonic\0harmonic, all orientations\0")) {
     s.edge_component = static_cast<EdgeComponent>(comp);
   }
   if (!s.analysed[s.current]) return;
@@ -83,127 +84,133 @@ void draw_layer_controls(AppState& s) {
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("time of the latest rebuild + decomposition");
 }
 
-void draw_layer_graph(AppState& s, ImVec2 size) {
-  const int i = s.current;
-  if (!s.analysed[i]) {
-    ImGui::TextDisabled("decomposing...");
-    return;
-  }
-  if (!s.layer_error[i].empty()) {
-    ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "%s", s.layer_error[i].c_str());
-    return;
-  }
-  // The orientation-averaged view is computed the first time it is shown for a layer.
-  if (s.edge_component == EdgeComponent::HarmonicAveraged) (void)ensure_expected(s.analyses[i]);
-  const LayerAnalysis& a = s.analyses[i];
-  const LayerStats& stats = s.stats->layers[i];
-  const Complex& cx = a.complex;
-  const HodgeDecomposition& h = a.hodge;
-  const int E = cx.vertex_count;
-  size.x = std::max(size.x, 120.0f);
-  size.y = std::max(size.y, 120.0f);
+namespace {
 
-  const ImVec2 origin = ImGui::GetCursorScreenPos();
-  ImGui::InvisibleButton("graph", size);
-  const bool hovered = ImGui::IsItemHovered();
-  ImDrawList* dl = ImGui::GetWindowDrawList();
-  dl->PushClipRect(origin, ImVec2(origin.x + size.x, origin.y + size.y), true);
-  const float bar_w = 80.0f;
-  const ImVec2 center(origin.x + (size.x - bar_w) * 0.5f, origin.y + size.y * 0.5f);
-  const float radius = std::max(20.0f, std::min(size.x - bar_w, size.y) * 0.5f - 28.0f);
-  std::vector<ImVec2> pos(E);
-  for (int v = 0; v < E; ++v) {
-    const float t = 2 * kPi * v / std::max(1, E) - kPi / 2;
-    pos[v] = ImVec2(center.x + radius * std::cos(t), center.y + radius * std::sin(t));
-  }
+// Where the layer graph sits: experts on a circle, colour bar on the right.
+struct GraphGeometry {
+  ImVec2 origin, size, center;
+  float radius = 0, vertex_radius = 0;
+  std::vector<ImVec2> pos;
+};
+constexpr float kBarWidth = 80.0f;
 
-  // Edges: the largest |value| first gets the budget, drawn weakest first so strong ones sit on
-  // top.
-  const bool signed_map = s.edge_component != EdgeComponent::Barrier &&
-                          s.edge_component != EdgeComponent::HarmonicAveraged;
-  std::vector<int> order(cx.edge_count());
+GraphGeometry graph_geometry(ImVec2 origin, ImVec2 size, int experts) {
+  GraphGeometry g;
+  g.origin = origin;
+  g.size = size;
+  g.center = ImVec2(origin.x + (size.x - kBarWidth) * 0.5f, origin.y + size.y * 0.5f);
+  g.radius = std::max(20.0f, std::min(size.x - kBarWidth, size.y) * 0.5f - 28.0f);
+  g.pos.resize(experts);
+  for (int v = 0; v < experts; ++v) {
+    const float t = 2 * kPi * v / std::max(1, experts) - kPi / 2;
+    g.pos[v] = ImVec2(g.center.x + g.radius * std::cos(t), g.center.y + g.radius * std::sin(t));
+  }
+  g.vertex_radius = std::clamp(g.radius * 2.5f / std::max(1, experts), 2.5f, 7.0f);
+  return g;
+}
+
+// The `budget` edges with the largest |value| (strongest first), and the largest |value|.
+std::vector<int> strongest_edges(const LayerAnalysis& a, EdgeComponent component, int budget,
+                                 double& vmax) {
+  const int count = a.complex.edge_count();
+  std::vector<int> order(count);
   std::iota(order.begin(), order.end(), 0);
-  double vmax = 0;
-  for (int e = 0; e < cx.edge_count(); ++e)
-    vmax = std::max(vmax, std::fabs(edge_value(a, s.edge_component, e)));
+  vmax = 0;
+  for (int e = 0; e < count; ++e) vmax = std::max(vmax, std::fabs(edge_value(a, component, e)));
   if (vmax <= 0) vmax = 1;
-  const int shown = std::min<int>(cx.edge_count(), s.max_edges_drawn);
+  const int shown = std::min(count, budget);
   std::partial_sort(order.begin(), order.begin() + shown, order.end(), [&](int x, int y) {
-    return std::fabs(edge_value(a, s.edge_component, x)) >
-           std::fabs(edge_value(a, s.edge_component, y));
+    return std::fabs(edge_value(a, component, x)) > std::fabs(edge_value(a, component, y));
   });
   order.resize(shown);
+  return order;
+}
 
+void draw_triangles(ImDrawList* dl, const AppState& s, const Complex& cx, const GraphGeometry& g) {
   if (s.show_filled) {
     for (const auto& t : cx.filled) {
       if (dl->VtxBuffer.Size > kVertexBudget) break;
-      dl->AddTriangleFilled(pos[t[0]], pos[t[1]], pos[t[2]], IM_COL32(120, 200, 140, 40));
+      dl->AddTriangleFilled(g.pos[t[0]], g.pos[t[1]], g.pos[t[2]], IM_COL32(120, 200, 140, 40));
     }
   }
   if (s.show_holes) {
     for (const auto& t : cx.holes) {
       if (dl->VtxBuffer.Size > kVertexBudget) break;
-      dl->AddTriangle(pos[t[0]], pos[t[1]], pos[t[2]], IM_COL32(255, 170, 40, 150), 1.5f);
+      dl->AddTriangle(g.pos[t[0]], g.pos[t[1]], g.pos[t[2]], IM_COL32(255, 170, 40, 150), 1.5f);
     }
   }
+}
+
+// Weakest first, so strong edges sit on top.
+void draw_edges(ImDrawList* dl, const LayerAnalysis& a, EdgeComponent component, bool signed_map,
+                const std::vector<int>& order, double vmax, const GraphGeometry& g) {
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     if (dl->VtxBuffer.Size > kVertexBudget) break;
     const int e = *it;
-    const double v = edge_value(a, s.edge_component, e);
-    const float t = static_cast<float>(v / vmax);
+    const float t = static_cast<float>(edge_value(a, component, e) / vmax);
     const ImU32 c = signed_map ? plot::diverging(t, 0.35f + 0.65f * std::fabs(t))
                                : plot::sequential(t, 0.35f + 0.65f * t);
-    dl->AddLine(pos[cx.edges[e][0]], pos[cx.edges[e][1]], c, 1.0f + 1.5f * std::fabs(t));
+    dl->AddLine(g.pos[a.complex.edges[e][0]], g.pos[a.complex.edges[e][1]], c,
+                1.0f + 1.5f * std::fabs(t));
   }
+}
 
-  const LayerPlan* plan = current_plan(s, stats.layer);
-  std::vector<char> kept(E, plan ? 0 : 1);
-  if (plan) {
-    for (int k : plan->keep) kept[k] = 1;
-  }
-  const float vr = std::clamp(radius * 2.5f / std::max(1, E), 2.5f, 7.0f);
+void draw_vertices(ImDrawList* dl, const LayerPlan* plan, const std::vector<char>& kept,
+                   const GraphGeometry& g) {
+  const int E = static_cast<int>(g.pos.size());
   for (int v = 0; v < E; ++v) {
     const ImU32 fill = !plan     ? IM_COL32(230, 230, 235, 255)
                        : kept[v] ? IM_COL32(80, 220, 120, 255)
                                  : IM_COL32(90, 90, 100, 255);
-    dl->AddCircleFilled(pos[v], vr, fill);
-    if (plan && !kept[v]) dl->AddCircle(pos[v], vr, IM_COL32(200, 80, 80, 255));
+    dl->AddCircleFilled(g.pos[v], g.vertex_radius, fill);
+    if (plan && !kept[v]) dl->AddCircle(g.pos[v], g.vertex_radius, IM_COL32(200, 80, 80, 255));
   }
-  if (E <= 48) {
-    for (int v = 0; v < E; ++v) {
-      char label[8];
-      std::snprintf(label, sizeof label, "%d", v);
-      const float t = 2 * kPi * v / E - kPi / 2;
-      const ImVec2 p(center.x + (radius + 12) * std::cos(t) - 6,
-                     center.y + (radius + 12) * std::sin(t) - 7);
-      dl->AddText(p, ImGui::GetColorU32(ImGuiCol_Text, 0.8f), label);
-    }
+  if (E > 48) return;
+  for (int v = 0; v < E; ++v) {
+    char label[8];
+    std::snprintf(label, sizeof label, "%d", v);
+    const float t = 2 * kPi * v / E - kPi / 2;
+    const ImVec2 p(g.center.x + (g.radius + 12) * std::cos(t) - 6,
+                   g.center.y + (g.radius + 12) * std::sin(t) - 7);
+    dl->AddText(p, ImGui::GetColorU32(ImGuiCol_Text, 0.8f), label);
   }
-  const float line = ImGui::GetTextLineHeight();
-  plot::colorbar(dl, ImVec2(origin.x + size.x - bar_w + 6, origin.y + 4), size.y * 0.6f, signed_map,
-                 signed_map ? -vmax : 0, vmax, edge_component_name(s.edge_component));
+}
+
+// Colour bar, legend and the one-line summary at the bottom.
+void draw_graph_annotations(ImDrawList* dl, const AppState& s, const LayerAnalysis& a, int layer,
+                            bool signed_map, double vmax, int shown, bool has_plan,
+                            const GraphGeometry& g) {
+  const Complex& cx = a.complex;
+  plot::colorbar(dl, ImVec2(g.origin.x + g.size.x - kBarWidth + 6, g.origin.y + 4), g.size.y * 0.6f,
+                 signed_map, signed_map ? -vmax : 0, vmax, edge_component_name(s.edge_component));
   std::vector<plot::LegendEntry> legend = {{IM_COL32(120, 200, 140, 160), "filled triangle"},
                                            {IM_COL32(255, 170, 40, 255), "hole"}};
-  if (plan) {
+  if (has_plan) {
     legend.push_back({IM_COL32(80, 220, 120, 255), "kept expert"});
     legend.push_back({IM_COL32(90, 90, 100, 255), "dropped expert"});
   }
-  plot::legend(dl, ImVec2(origin.x + 4, origin.y + 4), legend);
+  plot::legend(dl, ImVec2(g.origin.x + 4, g.origin.y + 4), legend);
   char info[160];
   std::snprintf(info, sizeof info,
                 "layer %d: %d experts, %d edges (%d drawn), %d filled, %zu holes, betti %d %d %d",
-                stats.layer, E, cx.edge_count(), shown, cx.triangle_count(), cx.holes.size(),
-                h.betti[0], h.betti[1], h.betti[2]);
-  dl->AddText(ImVec2(origin.x + 4, origin.y + size.y - line - 2), ImGui::GetColorU32(ImGuiCol_Text),
-              info);
-  dl->PopClipRect();
+                layer, cx.vertex_count, cx.edge_count(), shown, cx.triangle_count(),
+                cx.holes.size(), a.hodge.betti[0], a.hodge.betti[1], a.hodge.betti[2]);
+  const float line = ImGui::GetTextLineHeight();
+  dl->AddText(ImVec2(g.origin.x + 4, g.origin.y + g.size.y - line - 2),
+              ImGui::GetColorU32(ImGuiCol_Text), info);
+}
 
-  if (!hovered) return;
+// The tooltip of the expert or edge under the mouse, if any.
+void graph_tooltip(const LayerAnalysis& a, const LayerStats& stats, const LayerPlan* plan,
+                   const std::vector<char>& kept, const std::vector<int>& order,
+                   const GraphGeometry& g) {
+  const Complex& cx = a.complex;
+  const HodgeDecomposition& h = a.hodge;
   const ImVec2 m = ImGui::GetIO().MousePos;
   int best_v = -1;
-  float best_d = vr + 3;
-  for (int v = 0; v < E; ++v) {
-    const float d = std::hypot(m.x - pos[v].x, m.y - pos[v].y);
+  float best_d = g.vertex_radius + 3;
+  for (int v = 0; v < static_cast<int>(g.pos.size()); ++v) {
+    const float d = std::hypot(m.x - g.pos[v].x, m.y - g.pos[v].y);
     if (d < best_d) best_d = d, best_v = v;
   }
   if (best_v >= 0) {
@@ -222,20 +229,61 @@ void draw_layer_graph(AppState& s, ImVec2 size) {
   int best_e = -1;
   best_d = 4.0f;
   for (int e : order) {
-    const float d = segment_distance(m, pos[cx.edges[e][0]], pos[cx.edges[e][1]]);
+    const float d = segment_distance(m, g.pos[cx.edges[e][0]], g.pos[cx.edges[e][1]]);
     if (d < best_d) best_d = d, best_e = e;
   }
-  if (best_e >= 0) {
-    ImGui::BeginTooltip();
-    ImGui::Text("edge %d -> %d", cx.edges[best_e][0], cx.edges[best_e][1]);
-    ImGui::Text("barrier %.5g", cx.signal[best_e]);
-    ImGui::Text("gradient %.5g  curl %.5g  harmonic %.5g", h.gradient[best_e], h.curl[best_e],
-                h.harmonic[best_e]);
-    if (a.expected && best_e < a.expected->harmonic.size())
-      ImGui::Text("harmonic energy over all orientations %.5g (selection ranks this)",
-                  a.expected->harmonic[best_e]);
-    ImGui::EndTooltip();
+  if (best_e < 0) return;
+  ImGui::BeginTooltip();
+  ImGui::Text("edge %d -> %d", cx.edges[best_e][0], cx.edges[best_e][1]);
+  ImGui::Text("barrier %.5g", cx.signal[best_e]);
+  ImGui::Text("gradient %.5g  curl %.5g  harmonic %.5g", h.gradient[best_e], h.curl[best_e],
+              h.harmonic[best_e]);
+  if (a.expected && best_e < a.expected->harmonic.size())
+    ImGui::Text("harmonic energy over all orientations %.5g", a.expected->harmonic[best_e]);
+  ImGui::EndTooltip();
+}
+
+}  // namespace
+
+void draw_layer_graph(AppState& s, ImVec2 size) {
+  const int i = s.current;
+  if (!s.analysed[i]) {
+    ImGui::TextDisabled("decomposing...");
+    return;
   }
+  if (!s.layer_error[i].empty()) {
+    ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "%s", s.layer_error[i].c_str());
+    return;
+  }
+  // The orientation-averaged view is computed the first time it is shown for a layer.
+  if (s.edge_component == EdgeComponent::HarmonicAveraged) (void)ensure_expected(s.analyses[i]);
+  const LayerAnalysis& a = s.analyses[i];
+  const LayerStats& stats = s.stats->layers[i];
+  size.x = std::max(size.x, 120.0f);
+  size.y = std::max(size.y, 120.0f);
+
+  const ImVec2 origin = ImGui::GetCursorScreenPos();
+  ImGui::InvisibleButton("graph", size);
+  const bool hovered = ImGui::IsItemHovered();
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  dl->PushClipRect(origin, ImVec2(origin.x + size.x, origin.y + size.y), true);
+  const GraphGeometry g = graph_geometry(origin, size, a.complex.vertex_count);
+  const bool signed_map = s.edge_component != EdgeComponent::Barrier &&
+                          s.edge_component != EdgeComponent::HarmonicAveraged;
+  double vmax = 1;
+  const std::vector<int> order = strongest_edges(a, s.edge_component, s.max_edges_drawn, vmax);
+  const LayerPlan* plan = current_plan(s, stats.layer);
+  std::vector<char> kept(a.complex.vertex_count, plan ? 0 : 1);
+  if (plan) {
+    for (int k : plan->keep) kept[k] = 1;
+  }
+  draw_triangles(dl, s, a.complex, g);
+  draw_edges(dl, a, s.edge_component, signed_map, order, vmax, g);
+  draw_vertices(dl, plan, kept, g);
+  draw_graph_annotations(dl, s, a, stats.layer, signed_map, vmax, static_cast<int>(order.size()),
+                         plan != nullptr, g);
+  dl->PopClipRect();
+  if (hovered) graph_tooltip(a, stats, plan, kept, order, g);
 }
 
 void draw_layer_panel(AppState& s) {

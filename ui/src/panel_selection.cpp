@@ -1,4 +1,4 @@
-// Selection panel: every SPEC §5 method with its budget and parameters, the retained Hodge
+// Selection panel: every docs/METHOD.md method with its budget and parameters, the retained Hodge
 // masses of all methods side by side (grouped bars and a table), and plan export.
 #include <imgui.h>
 

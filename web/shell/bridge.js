@@ -143,7 +143,7 @@ Module.hodgecover = {
   setTau: function (layer, tau) {
     return Module.ccall('hc_web_set_tau', 'number', ['number', 'number'], [layer, tau === null || tau === undefined ? NaN : tau]);
   },
-  // SPEC §9 decomposition of layer L: edges, filled triangles, Betti numbers, signal and its
+  // docs/CLI.md decomposition of layer L: edges, filled triangles, Betti numbers, signal and its
   // gradient/curl/harmonic parts, energies.
   decomposition: function (layer) { return hcJson(Module.ccall('hc_web_decomposition', 'string', ['number'], [layer])); },
   // Runs a selection: {method: 'hodgecover'|'frequency'|'reap'|'ean'|'random'|'pairwise'|'hcsmoe',

@@ -19,7 +19,9 @@ const char* reply(std::string text) {
   return g_reply.c_str();
 }
 
-double now_ms() { return emscripten_get_now(); }
+double now_ms() {
+  return emscripten_get_now();
+}
 
 // File names and error messages may carry bytes from a bad file: never let dump() fail on them.
 const char* reply_json(const nlohmann::json& j) {
@@ -151,7 +153,7 @@ EMSCRIPTEN_KEEPALIVE const char* hc_web_summary() {
   return reply_json(hc::ui::summary_json(app_state()));
 }
 
-// SPEC §9 decomposition JSON of layer L (empty object when unknown or not decomposed).
+// docs/CLI.md decomposition JSON of layer L (empty object when unknown or not decomposed).
 EMSCRIPTEN_KEEPALIVE const char* hc_web_decomposition(int layer) {
   hc::ui::AppState& s = app_state();
   const int index = hc::ui::layer_index(s, layer);

@@ -1,5 +1,5 @@
 // Whole-file analysis: build, decompose and select every layer, and the JSON reports the CLI
-// and the dashboard's JavaScript API print (SPEC §9).
+// and the dashboard's JavaScript API print (docs/CLI.md).
 #pragma once
 
 #include <optional>
@@ -21,9 +21,9 @@ struct LayerAnalysis {
   int layer = 0;
   Complex complex;
   HodgeDecomposition hodge;
-  // Orientation-averaged per-edge energies (what selection ranks by default). Computed on
-  // demand (ensure_expected, or by selection), since heavily filled layers make them cost
-  // several decompositions.
+  // Orientation-averaged per-edge energies (selection ranks by them with --harmonic-target
+  // expected). Computed on demand (ensure_expected, or by selection), since heavily filled layers
+  // make them cost several decompositions.
   std::optional<ExpectedEnergies> expected;
 };
 
@@ -35,14 +35,16 @@ Result<LayerAnalysis> analyze_layer(const LayerStats& layer, const ComplexOption
 Status ensure_expected(LayerAnalysis& analysis);
 
 // Decomposes every layer, or only `only_layer` when set (InvalidArgument if absent).
-Result<std::vector<LayerAnalysis>> analyze_file(const StatsFile& stats, const ComplexOptions& options,
+Result<std::vector<LayerAnalysis>> analyze_file(const StatsFile& stats,
+                                                const ComplexOptions& options,
                                                 std::optional<int> only_layer = std::nullopt);
 
 // One layer of `decompose --json`: {"layer","experts","tau","edges","filled_triangles","betti",
 // "signal","gradient","curl","harmonic","energy":{"gradient","curl","harmonic"},
 // "expected":{"gradient","curl","harmonic" (per edge),"sampled"},
 // "expected_energy":{"gradient","curl","harmonic"}}. The oriented parts follow the complex's
-// orientation; the expected ones are averaged over all orientations (what selection ranks).
+// orientation; the expected ones are averaged over all orientations (ranked by --harmonic-target
+// expected).
 nlohmann::json decomposition_json(const LayerAnalysis& analysis);
 
 struct SelectionOutcome {
@@ -52,8 +54,10 @@ struct SelectionOutcome {
 
 // Selects every analysed layer with one method; the retained masses are always measured on
 // the HodgeCover targets so methods are comparable.
-Result<SelectionOutcome> select_file(const StatsFile& stats, const std::vector<LayerAnalysis>& analyses,
-                                     const SelectionOptions& options, const ComplexOptions& complex);
+Result<SelectionOutcome> select_file(const StatsFile& stats,
+                                     const std::vector<LayerAnalysis>& analyses,
+                                     const SelectionOptions& options,
+                                     const ComplexOptions& complex);
 
 // Plan JSON plus "retained":{"L":{"gradient","curl","harmonic","triangle"}}.
 nlohmann::json selection_json(const SelectionOutcome& outcome);

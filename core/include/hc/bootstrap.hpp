@@ -11,7 +11,7 @@
 namespace hc {
 
 struct Interval {
-  double estimate = 0.0;  // on the full sample
+  double estimate = 0.0;         // on the full sample
   double low = 0.0, high = 0.0;  // percentile interval
   // True when the interval lies entirely above zero (for a difference: really worse).
   bool above_zero() const { return low > 0.0; }

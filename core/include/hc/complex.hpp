@@ -1,9 +1,10 @@
-// Per-layer simplicial 2-complex built from a layer's statistics (SPEC §4).
+// Per-layer simplicial 2-complex built from a layer's statistics (docs/METHOD.md).
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include <Eigen/Core>
@@ -20,8 +21,8 @@ enum class EdgeMode { Complete, Threshold };  // keep every pair, or only pairs 
 enum class FillRule { Tau, Sum };             // fill when t_ijk <= tau, or t_ijk <= b_ij+b_ik+b_jk
 
 struct ComplexOptions {
-  double tau_quantile = 0.75;   // used when tau is not set
-  std::optional<double> tau;    // absolute threshold
+  double tau_quantile = 0.75;  // used when tau is not set
+  std::optional<double> tau;   // absolute threshold
   // REAP: edges point from the less to the more salient expert, so the decomposition (and the
   // default selection) does not depend on expert numbering. Index reproduces the first reading.
   Orientation orientation = Orientation::Reap;
@@ -34,6 +35,8 @@ Result<Orientation> parse_orientation(const std::string& s);
 const char* orientation_name(Orientation o);
 Result<EdgeMode> parse_edge_mode(const std::string& s);
 Result<FillRule> parse_fill_rule(const std::string& s);
+// "tau = 0.75 quantile, complete edges, fill tau, reap order" for report headers.
+std::string describe_complex(const ComplexOptions& options);
 
 // The complex of one layer. Vertices are experts 0..E-1. Edges keep their file order (those
 // dropped by EdgeMode::Threshold are omitted); each edge is stored oriented tail -> head with
@@ -41,15 +44,15 @@ Result<FillRule> parse_fill_rule(const std::string& s);
 // rank, so the boundary of [a,b,c] is (b,c) - (a,c) + (a,b).
 struct Complex {
   int vertex_count = 0;
-  double tau = 0.0;                               // threshold actually used
-  std::vector<std::array<int, 2>> edges;          // oriented (tail, head), M entries
-  std::vector<int> edge_source;                   // index of each edge in the layer's edge list
-  Eigen::VectorXd signal;                         // f: M, f_e = b_ij
-  std::vector<std::array<int, 3>> filled;         // filled triangles, T entries, rank order
-  std::vector<double> filled_barrier;             // triplet barrier of each filled triangle
-  std::vector<std::array<int, 3>> holes;          // candidates that did not fill (three edges present)
+  double tau = 0.0;                        // threshold actually used
+  std::vector<std::array<int, 2>> edges;   // oriented (tail, head), M entries
+  std::vector<int> edge_source;            // index of each edge in the layer's edge list
+  Eigen::VectorXd signal;                  // f: M, f_e = b_ij
+  std::vector<std::array<int, 3>> filled;  // filled triangles, T entries, rank order
+  std::vector<double> filled_barrier;      // triplet barrier of each filled triangle
+  std::vector<std::array<int, 3>> holes;   // candidates that did not fill (three edges present)
   std::vector<double> hole_barrier;
-  std::vector<int> rank;                          // rank[v]: position of v in the orientation order
+  std::vector<int> rank;  // rank[v]: position of v in the orientation order
 
   int edge_count() const { return static_cast<int>(edges.size()); }
   int triangle_count() const { return static_cast<int>(filled.size()); }

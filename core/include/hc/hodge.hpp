@@ -1,4 +1,4 @@
-// Hodge decomposition of a complex's edge signal, Betti numbers and energies (SPEC §4).
+// Hodge decomposition of a complex's edge signal, Betti numbers and energies (docs/METHOD.md).
 #pragma once
 
 #include <array>
@@ -12,8 +12,8 @@
 namespace hc {
 
 struct HodgeOptions {
-  double tolerance = 1e-8;   // required relative residual: |B1 h|, |B2^T h| <= tolerance * |f|
-  int max_iterations = 0;    // iterative solver cap; 0 = automatic
+  double tolerance = 1e-8;  // required relative residual: |B1 h|, |B2^T h| <= tolerance * |f|
+  int max_iterations = 0;   // iterative solver cap; 0 = automatic
 };
 
 struct HodgeEnergy {
@@ -23,19 +23,20 @@ struct HodgeEnergy {
 };
 
 struct HodgeDecomposition {
-  Eigen::VectorXd gradient;   // M: B1^T s
-  Eigen::VectorXd curl;       // M: B2 c
-  Eigen::VectorXd harmonic;   // M: f - gradient - curl
-  Eigen::VectorXd potential;  // E: s, minimum norm (zero mean on every connected component)
-  std::array<int, 3> betti{}; // beta0, beta1, beta2
+  Eigen::VectorXd gradient;    // M: B1^T s
+  Eigen::VectorXd curl;        // M: B2 c
+  Eigen::VectorXd harmonic;    // M: f - gradient - curl
+  Eigen::VectorXd potential;   // E: s, minimum norm (zero mean on every connected component)
+  std::array<int, 3> betti{};  // beta0, beta1, beta2
   HodgeEnergy energy;
-  double residual_b1 = 0;     // |B1 harmonic| / |f|
-  double residual_b2t = 0;    // |B2^T harmonic| / |f|
-  int curl_iterations = 0;    // iterations the curl solver used (0 when T = 0)
+  double residual_b1 = 0;   // |B1 harmonic| / |f|
+  double residual_b2t = 0;  // |B2^T harmonic| / |f|
+  int curl_iterations = 0;  // iterations the curl solver used (0 when T = 0)
 };
 
 // Decomposes complex.signal. NumericalFailure if the residual checks exceed the tolerance.
-Result<HodgeDecomposition> hodge_decompose(const Complex& complex, const HodgeOptions& options = {});
+Result<HodgeDecomposition> hodge_decompose(const Complex& complex,
+                                           const HodgeOptions& options = {});
 
 // Betti numbers (beta0, beta1, beta2) computed exactly: rank B1 from connected components,
 // rank B2 by sparse elimination over a large prime field.
@@ -57,8 +58,7 @@ Status check_complex(const Complex& complex);
 // Curl parts of several edge signals at once, without Betti numbers: column j of the result
 // is the projection of signals.col(j) onto range(B2), to relative accuracy `tolerance` in the
 // normal-equation residual. M×N in, M×N out; `tri` = triangle_edges(complex).
-Eigen::MatrixXd curl_projections(const Complex& complex,
-                                 const std::vector<std::array<int, 3>>& tri,
+Eigen::MatrixXd curl_projections(const Complex& complex, const std::vector<std::array<int, 3>>& tri,
                                  const Eigen::MatrixXd& signals, double tolerance);
 // betti_numbers given triangle_edges(complex), so hodge_decompose builds that map only once.
 std::array<int, 3> betti_numbers(const Complex& complex,

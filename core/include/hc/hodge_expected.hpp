@@ -1,5 +1,5 @@
 // Orientation-free Hodge edge energies: the energy of each edge's gradient, curl and harmonic
-// part averaged over every orientation of the edges (docs/method.md, "Orientation").
+// part averaged over every orientation of the edges (docs/METHOD.md, "Orientation").
 #pragma once
 
 #include <Eigen/Core>
@@ -31,8 +31,8 @@ inline constexpr int kExpectedSamples = 16;
 // When A²·rank B2 exceeds 4e8 (hundreds of filled triangles) the curl and harmonic parts are
 // instead estimated from kExpectedSamples seeded sign vectors (the gradient part and the
 // cycle-space energy stay exact), and `sampled` is set: then the curl and harmonic values carry
-// sampling error and are unchanged by renumbering only up to that error. Values below 1e-13·|f|² are rounding and
-// are returned as 0. InvalidArgument for a malformed complex.
+// sampling error and are unchanged by renumbering only up to that error. Values below 1e-13·|f|²
+// are rounding and are returned as 0. InvalidArgument for a malformed complex.
 Result<ExpectedEnergies> expected_hodge_energies(const Complex& complex);
 
 }  // namespace hc

@@ -1,4 +1,4 @@
-// Compression plans (SPEC §3): `hodgecover.plan` version 1 JSON, written by `select` and the
+// Compression plans (docs/FORMAT.md): `hodgecover.plan` version 1 JSON, written by `select` and the
 // dashboard, read by `apply`.
 #pragma once
 
@@ -13,9 +13,9 @@
 namespace hc {
 
 struct Plan {
-  std::string method;                 // method name, e.g. "hodgecover"
+  std::string method;                                // method name, e.g. "hodgecover"
   nlohmann::json params = nlohmann::json::object();  // every option that produced the plan
-  std::map<int, LayerPlan> layers;    // by transformer layer index
+  std::map<int, LayerPlan> layers;                   // by transformer layer index
 };
 
 // {"format":"hodgecover.plan","version":1,"method":..,"params":{..},

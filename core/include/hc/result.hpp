@@ -18,6 +18,9 @@ enum class ErrorCode {
   InvalidArgument,     // caller passed a bad option (tau, keep, method, ...)
   NumericalFailure,    // a solver did not reach its tolerance
   WriteFailed,         // an output file or directory could not be created or written
+  InputUnreadable,     // an input file or directory is missing, a directory, or cannot be read
+  DeviceOutOfMemory,   // the accelerator ran out of memory (lower tokens, batch or length)
+  DeviceFailure,       // the accelerator failed: device lost, driver or kernel error
 };
 
 const char* error_code_name(ErrorCode code);
@@ -36,15 +39,27 @@ class [[nodiscard]] Result {
   bool ok() const { return m_v.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  T& value() & { assert(ok()); return std::get<0>(m_v); }
-  const T& value() const& { assert(ok()); return std::get<0>(m_v); }
-  T&& value() && { assert(ok()); return std::get<0>(std::move(m_v)); }
+  T& value() & {
+    assert(ok());
+    return std::get<0>(m_v);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<0>(m_v);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<0>(std::move(m_v));
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
 
-  const Error& error() const { assert(!ok()); return std::get<1>(m_v); }
+  const Error& error() const {
+    assert(!ok());
+    return std::get<1>(m_v);
+  }
 
  private:
   std::variant<T, Error> m_v;
@@ -61,8 +76,8 @@ inline Error make_error(ErrorCode code, std::string message) {
 }  // namespace hc
 
 // Propagate an error from an expression returning Result<...>.
-#define HC_TRY_STATUS(expr)                      \
-  do {                                           \
-    auto hc_try_result_ = (expr);                \
+#define HC_TRY_STATUS(expr)                                  \
+  do {                                                       \
+    auto hc_try_result_ = (expr);                            \
     if (!hc_try_result_.ok()) return hc_try_result_.error(); \
   } while (0)

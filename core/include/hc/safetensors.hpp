@@ -1,5 +1,5 @@
 // safetensors container: validated parsing of a byte span and serialisation to bytes.
-// Shared by statistics files and (later) model checkpoints. Rules: CHECKPOINTS.md §1.
+// Shared by statistics files and (later) model checkpoints. Rules: docs/FAMILIES.md.
 #pragma once
 
 #include <cstddef>
@@ -15,8 +15,28 @@
 namespace hc {
 
 enum class Dtype {
-  BOOL, F4, F6_E2M3, F6_E3M2, U8, I8, F8_E5M2, F8_E4M3, F8_E8M0, F8_E4M3FNUZ, F8_E5M2FNUZ,
-  I16, U16, F16, BF16, I32, U32, F32, C64, F64, I64, U64,
+  BOOL,
+  F4,
+  F6_E2M3,
+  F6_E3M2,
+  U8,
+  I8,
+  F8_E5M2,
+  F8_E4M3,
+  F8_E8M0,
+  F8_E4M3FNUZ,
+  F8_E5M2FNUZ,
+  I16,
+  U16,
+  F16,
+  BF16,
+  I32,
+  U32,
+  F32,
+  C64,
+  F64,
+  I64,
+  U64,
 };
 
 // Name as written in headers ("F32"); parse returns false for an unknown string.

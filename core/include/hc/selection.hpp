@@ -1,5 +1,5 @@
-// Expert selection per layer: HodgeCover (SPEC §5.1), the baselines (§5.2) and the retained
-// Hodge masses of any survivor set.
+// Expert selection per layer: HodgeCover (docs/METHOD.md), the baselines (docs/METHOD.md) and the
+// retained Hodge masses of any survivor set.
 #pragma once
 
 #include <cstdint>
@@ -42,12 +42,12 @@ const std::vector<Method>& all_methods();
 
 struct SelectionOptions {
   Method method = Method::HodgeCover;
-  int keep = -1;        // experts kept per layer; when < 0, `ratio` is used
-  double ratio = 0.5;   // fraction removed: keep = E - round(ratio * E)
-  std::uint64_t seed = 0;          // for Method::Random
-  double rho_h = 0.8;              // harmonic-critical edge mass share
-  double rho_t = 0.8;              // triplet-critical excess share
-  int cover_tri = 2;               // vertices of a triangle that must survive to cover it
+  int keep = -1;           // experts kept per layer; when < 0, `ratio` is used
+  double ratio = 0.5;      // fraction removed: keep = E - round(ratio * E)
+  std::uint64_t seed = 0;  // for Method::Random
+  double rho_h = 0.8;      // harmonic-critical edge mass share
+  double rho_t = 0.8;      // triplet-critical excess share
+  int cover_tri = 2;       // vertices of a triangle that must survive to cover it
   // λ_t = 0 by default: on calibration text of all three bundled models the triangle term
   // only cost KL (docs/results.md); the triangle machinery stays available as a switch.
   double lambda_e = 1.0, lambda_t = 0.0, lambda_v = 1.0;
@@ -70,13 +70,13 @@ Status validate_selection_options(const SelectionOptions& options);
 // Experts kept for a layer of E experts under the options (InvalidArgument if out of 1..E).
 Result<int> keep_count(int experts, const SelectionOptions& options);
 
-// Weighted coverage targets of one layer (SPEC §5.1). Weights are normalised to sum 1.
+// Weighted coverage targets of one layer (docs/METHOD.md). Weights are normalised to sum 1.
 struct CoverageTargets {
-  std::vector<std::array<int, 2>> edges;       // critical edges (expert ids)
+  std::vector<std::array<int, 2>> edges;  // critical edges (expert ids)
   std::vector<double> edge_weight;
-  std::vector<std::array<int, 3>> triangles;   // critical triangles (expert ids, ascending)
+  std::vector<std::array<int, 3>> triangles;  // critical triangles (expert ids, ascending)
   std::vector<double> triangle_weight;
-  std::vector<double> vertex_weight;           // [E] normalised vertex score (zeros for None)
+  std::vector<double> vertex_weight;  // [E] normalised vertex score (zeros for None)
   // Per-edge energies (complex edge order) the targets were ranked on, and that retained_masses
   // measures: orientation-averaged under HarmonicTarget::Expected, the squared parts of the
   // decomposition otherwise. Empty for targets not built by hodgecover_targets.
@@ -93,7 +93,7 @@ CoverageTargets hodgecover_targets(const LayerStats& layer, const Complex& compl
 CoverageTargets pairwise_targets(const LayerStats& layer, const Complex& complex,
                                  const SelectionOptions& options);
 
-// Objective F(S) with binary triangle coverage (SPEC §5.1) and its partial-credit surrogate.
+// Objective F(S) with binary triangle coverage (docs/METHOD.md) and its partial-credit surrogate.
 double coverage_objective(const CoverageTargets& targets, const std::vector<int>& kept,
                           const SelectionOptions& options, TriangleCredit credit);
 
@@ -105,8 +105,8 @@ std::vector<int> greedy_cover(const CoverageTargets& targets, int experts, int k
 
 struct LayerPlan {
   int layer = 0;
-  std::vector<int> keep;             // ascending
-  std::map<int, int> merge_into;     // dropped expert -> survivor with smallest barrier to it
+  std::vector<int> keep;          // ascending
+  std::map<int, int> merge_into;  // dropped expert -> survivor with smallest barrier to it
 };
 
 // Selects one layer with any method. For HodgeCover the complex and its decomposition are
@@ -135,5 +135,8 @@ struct RetainedMasses {
 RetainedMasses retained_masses(const Complex& complex, const HodgeDecomposition& hodge,
                                const CoverageTargets& hodge_targets, const std::vector<int>& kept,
                                int cover_tri);
+
+// Mean of each retained mass over the layers of a selection (all 1 when there are none).
+RetainedMasses mean_retained(const std::map<int, RetainedMasses>& by_layer);
 
 }  // namespace hc

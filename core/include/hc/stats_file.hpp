@@ -1,4 +1,4 @@
-// Statistics file `hodgecover.stats` 1.0 (SPEC §3): in-memory model, reader and writer.
+// Statistics file `hodgecover.stats` 1.0 (docs/FORMAT.md): in-memory model, reader and writer.
 #pragma once
 
 #include <array>
@@ -24,14 +24,14 @@ inline constexpr int kStatsMaxExperts = 4096;
 
 // Per-layer statistics of one MoE layer with E experts.
 struct LayerStats {
-  int layer = 0;                                   // transformer layer index L
-  int experts = 0;                                 // E
-  std::vector<float> frequency;                    // [E] expert_frequency
-  std::vector<float> gate_mass;                    // [E] expert_gate_mass
-  std::vector<float> reap;                         // [E] expert_reap
-  std::vector<float> ean;                          // [E] expert_ean
-  std::vector<std::array<std::int32_t, 2>> edges;  // [M,2] i<j
-  std::vector<float> edge_barrier;                 // [M]  >= 0
+  int layer = 0;                                       // transformer layer index L
+  int experts = 0;                                     // E
+  std::vector<float> frequency;                        // [E] expert_frequency
+  std::vector<float> gate_mass;                        // [E] expert_gate_mass
+  std::vector<float> reap;                             // [E] expert_reap
+  std::vector<float> ean;                              // [E] expert_ean
+  std::vector<std::array<std::int32_t, 2>> edges;      // [M,2] i<j
+  std::vector<float> edge_barrier;                     // [M]  >= 0
   std::vector<std::array<std::int32_t, 3>> triangles;  // [T,3] i<j<k
   std::vector<float> triangle_barrier;                 // [T]  >= 0
   // Optional Wanda norms, row-major: input_sqnorm is E x hidden, inner_sqnorm is E x inner.

@@ -16,11 +16,11 @@ struct SynthOptions {
   int experts = 16;
   std::uint64_t seed = 0;
   int top_k = 2;
-  int max_triangles = 4096;    // stage-1 cap on candidate triangles per layer
-  int cluster_size = 4;        // mean size of a cluster of mutually mergeable experts
-  int planted_triples = -1;    // per layer; < 0 picks max(1, experts / 16)
-  int hidden_size = 0;         // > 0 also writes expert_input_sqnorm [E, hidden]
-  int inner_size = 0;          // > 0 also writes expert_inner_sqnorm [E, inner]
+  int max_triangles = 4096;  // stage-1 cap on candidate triangles per layer
+  int cluster_size = 4;      // mean size of a cluster of mutually mergeable experts
+  int planted_triples = -1;  // per layer; < 0 picks max(1, experts / 16)
+  int hidden_size = 0;       // > 0 also writes expert_input_sqnorm [E, hidden]
+  int inner_size = 0;        // > 0 also writes expert_inner_sqnorm [E, inner]
 };
 
 struct PlantedTriple {
@@ -45,8 +45,8 @@ class SplitMix64 {
  public:
   explicit SplitMix64(std::uint64_t seed) : m_state(seed) {}
   std::uint64_t next();
-  double uniform();                       // [0, 1)
-  std::uint64_t below(std::uint64_t n);   // [0, n), n > 0
+  double uniform();                      // [0, 1)
+  std::uint64_t below(std::uint64_t n);  // [0, n), n > 0
  private:
   std::uint64_t m_state;
 };

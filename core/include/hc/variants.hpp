@@ -15,10 +15,10 @@
 namespace hc {
 
 struct Variant {
-  std::string name;                     // unique, as reported; [A-Za-z0-9_.+-] only
-  SelectionOptions selection;           // method and switches (budget set per row)
-  ComplexOptions complex;               // the complex the method sees
-  std::optional<ReductionMode> mode;    // unset: the method's own (hcsmoe merges)
+  std::string name;                   // unique, as reported; [A-Za-z0-9_.+-] only
+  SelectionOptions selection;         // method and switches (budget set per row)
+  ComplexOptions complex;             // the complex the method sees
+  std::optional<ReductionMode> mode;  // unset: the method's own (hcsmoe merges)
   // Applied, not selected: survivors' outputs scaled by this (a shrinkage control; see
   // native ApplyOptions::output_scale). 1 for every real method.
   double output_scale = 1.0;

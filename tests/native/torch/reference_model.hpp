@@ -1,5 +1,5 @@
 // Independent plain-loop reference of every supported family (double precision, whole model in
-// memory, no LibTorch), written from CHECKPOINTS.md and the transformers modeling code rather
+// memory, no LibTorch), written from docs/FAMILIES.md and the transformers modeling code rather
 // than from forward_*.cpp: the streamed LibTorch forward is tested against it.
 #pragma once
 
@@ -133,7 +133,7 @@ struct Reference {
     }
   }
 
-  // Routing of one token by the family's formula (CHECKPOINTS.md §3).
+  // Routing of one token by the family's formula (docs/FAMILIES.md).
   void route(const hc::native::LayerSpec& L, const Vec& x, std::vector<int>& sel, Vec& g) {
     using hc::native::RoutingKind;
     Vec l = matvec(L.router, x);

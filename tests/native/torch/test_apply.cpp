@@ -8,14 +8,13 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "cli_fixture.hpp"
 #include "hc/native/apply.hpp"
 #include "hc/native/checkpoint.hpp"
-#include "hc/native/checkpoint_fixture.hpp"
 #include "hc/native/forward.hpp"
 #include "hc/native/model_spec.hpp"
 #include "hc/plan.hpp"
 #include "hc/stats_file.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace hc::native;
@@ -41,8 +40,11 @@ std::string plan_text(const std::map<int, std::vector<int>>& keep,
     }
     layers[std::to_string(layer)] = {{"keep", ids}, {"merge_into", merge_into}};
   }
-  return json{{"format", "hodgecover.plan"}, {"version", 1}, {"method", "test"},
-              {"params", json::object()}, {"layers", layers}}
+  return json{{"format", "hodgecover.plan"},
+              {"version", 1},
+              {"method", "test"},
+              {"params", json::object()},
+              {"layers", layers}}
       .dump();
 }
 
@@ -75,7 +77,7 @@ struct ApplyCli : CliFixture {
     options.shard_bytes = 20000;  // several shards and an index
     options.tokenizer_json = "{\"version\":\"1.0\"}";
     const auto error = write_checkpoint(work / "model", config, tensors, options);
-    BOOST_REQUIRE_MESSAGE(!error, (error ? error->message : ""));
+    BOOST_REQUIRE_MESSAGE(error.ok(), (error.ok() ? "" : error.error().message));
   }
   void write_ids() {
     std::string raw;
@@ -107,7 +109,8 @@ BOOST_FIXTURE_TEST_CASE(pruned_checkpoint_holds_the_kept_experts, ApplyCli) {
   hc::test::spit(work / "p.json", plan_text({{0, {1, 3}}, {1, {0, 2}}}));
   const json summary = json::parse(ok("apply --model model --plan p.json --out pruned --json").out);
   BOOST_CHECK_EQUAL(summary["experts_after"], 2);
-  BOOST_CHECK_LT(summary["parameters_after"].get<double>(), summary["parameters_before"].get<double>());
+  BOOST_CHECK_LT(summary["parameters_after"].get<double>(),
+                 summary["parameters_before"].get<double>());
   auto orig = open_checkpoint(work / "model");
   auto pruned = open_checkpoint(work / "pruned");
   BOOST_REQUIRE_MESSAGE(pruned.ok(), why(pruned));
@@ -202,7 +205,8 @@ BOOST_FIXTURE_TEST_CASE(merge_and_wanda, ApplyCli) {
   BOOST_REQUIRE(w.ok());
   const auto wspec = *model_spec_for(*w);
   const std::string bytes = hc::test::slurp(work / "m.hcstats");
-  const auto stats = *hc::read_stats({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, "m");
+  const auto stats =
+      *hc::read_stats({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, "m");
   for (int k = 0; k < 3; ++k) {
     const auto pruned = values(*w, wspec.layers[1].experts[k].gate);
     const auto original = values(*orig, ospec.layers[1].experts[k].gate);
@@ -235,9 +239,9 @@ BOOST_FIXTURE_TEST_CASE(wanda_on_fused_layouts, CliFixture) {
     Family family;
     ExpertLayout layout;
   };
-  for (const Case& c : {Case{"mixtral, fused", Family::Mixtral, ExpertLayout::Fused},
-                        Case{"gpt_oss, fused interleaved", Family::GptOss,
-                             ExpertLayout::FusedInterleaved}}) {
+  for (const Case& c :
+       {Case{"mixtral, fused", Family::Mixtral, ExpertLayout::Fused},
+        Case{"gpt_oss, fused interleaved", Family::GptOss, ExpertLayout::FusedInterleaved}}) {
     BOOST_TEST_CONTEXT(c.name) {
       const fs::path dir = work / (std::string("m-") + family_model_type(c.family));
       FixtureSizes sizes;
@@ -245,7 +249,8 @@ BOOST_FIXTURE_TEST_CASE(wanda_on_fused_layouts, CliFixture) {
       auto spec = model_spec_from_config(config, c.layout);
       BOOST_REQUIRE_MESSAGE(spec.ok(), why(spec));
       BOOST_REQUIRE(spec->layout == c.layout);
-      BOOST_REQUIRE(!write_checkpoint(dir, config, random_tensors(*spec, 9, hc::Dtype::F32), {}));
+      BOOST_REQUIRE(
+          write_checkpoint(dir, config, random_tensors(*spec, 9, hc::Dtype::F32), {}).ok());
       std::string raw;
       for (int i = 0; i < 96; ++i) {
         const std::int32_t id = (i * 5 + 1) % 64;
@@ -262,8 +267,8 @@ BOOST_FIXTURE_TEST_CASE(wanda_on_fused_layouts, CliFixture) {
       auto pruned = open_checkpoint(work / (name + "-w"));
       BOOST_REQUIRE(orig.ok() && pruned.ok());
       const std::string bytes = hc::test::slurp(work / (name + ".hcstats"));
-      const auto stats = *hc::read_stats(
-          {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, "s");
+      const auto stats =
+          *hc::read_stats({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, "s");
       const hc::LayerStats& ls = stats.layers[1];
       const LayerSpec& layer = spec->layers[1];
       for (const std::string* tensor : {&layer.fused_gate_up, &layer.fused_down}) {
@@ -276,8 +281,8 @@ BOOST_FIXTURE_TEST_CASE(wanda_on_fused_layouts, CliFixture) {
         const auto after = values(*pruned, *tensor);
         BOOST_REQUIRE_EQUAL(after.size(), keep.size() * slice);
         for (std::size_t k = 0; k < keep.size(); ++k) {
-          const float* norm = (down ? ls.inner_sqnorm.data() : ls.input_sqnorm.data()) +
-                              std::size_t(keep[k]) * ins;
+          const float* norm =
+              (down ? ls.inner_sqnorm.data() : ls.input_sqnorm.data()) + std::size_t(keep[k]) * ins;
           for (std::size_t o = 0; o < outs; ++o) {
             std::size_t zeros = 0;
             double max_zeroed = 0, min_kept = INFINITY;
@@ -330,7 +335,7 @@ BOOST_FIXTURE_TEST_CASE(bad_plans_exit_3_and_leave_nothing, ApplyCli) {
   s.vocab = 64;
   s.n_group = 4;
   s.topk_group = 2;
-  BOOST_REQUIRE(!write_random_checkpoint(work / "ds", Family::DeepseekV3, s, 3));
+  BOOST_REQUIRE(write_random_checkpoint(work / "ds", Family::DeepseekV3, s, 3).ok());
   hc::test::spit(work / "g.json", plan_text({{1, {0, 1, 2, 3, 4, 5}}}));
   const RunResult g = run("apply --model ds --plan g.json --out out");
   BOOST_CHECK_EQUAL(g.code, 3);
@@ -346,14 +351,14 @@ BOOST_FIXTURE_TEST_CASE(bad_plans_exit_3_and_leave_nothing, ApplyCli) {
   s.n_group = 2;
   s.topk_group = 1;
   s.top_k = 3;
-  BOOST_REQUIRE(!write_random_checkpoint(work / "ds2", Family::DeepseekV3, s, 3));
+  BOOST_REQUIRE(write_random_checkpoint(work / "ds2", Family::DeepseekV3, s, 3).ok());
   hc::test::spit(work / "g2.json", plan_text({{1, {0, 1, 4, 5}}}));
   const RunResult g2 = run("apply --model ds2 --plan g2.json --out ds2x");
   BOOST_CHECK_EQUAL(g2.code, 3);
   BOOST_CHECK_MESSAGE(contains(g2.err, "fewer than top-k 3"), g2.err);
   // Top-2 over two groups of two: valid, and the result loads and runs.
   s.top_k = 2;
-  BOOST_REQUIRE(!write_random_checkpoint(work / "ds3", Family::DeepseekV3, s, 3));
+  BOOST_REQUIRE(write_random_checkpoint(work / "ds3", Family::DeepseekV3, s, 3).ok());
   ok("apply --model ds3 --plan g2.json --out ds4");
   BOOST_CHECK_EQUAL(open_checkpoint(work / "ds4")->config()["n_routed_experts"], 4);
   auto reduced = ForwardModel::open(work / "ds4");

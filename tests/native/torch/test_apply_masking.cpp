@@ -7,10 +7,9 @@
 #include <functional>
 
 #include "hc/native/apply.hpp"
-#include "hc/native/checkpoint_fixture.hpp"
 #include "hc/native/forward.hpp"
 #include "hc/plan.hpp"
-#include "temp_dir.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace hc::native;
@@ -52,15 +51,17 @@ std::vector<MaskCase> cases() {
   oss.top_k = 3;
   return {
       {"mixtral softmax-topk-renormalise", Family::Mixtral, plain, {}, five_of_eight},
-      {"qwen2_moe softmax-topk (no renormalisation), shared expert", Family::Qwen2Moe, shared, {},
+      {"qwen2_moe softmax-topk (no renormalisation), shared expert",
+       Family::Qwen2Moe,
+       shared,
+       {},
        five_of_eight},
       {"qwen3_moe softmax-topk-renormalise", Family::Qwen3Moe, plain, {}, five_of_eight},
       {"olmoe softmax-topk", Family::Olmoe, plain, {}, five_of_eight},
       {"deepseek_v2 greedy", Family::DeepseekV2, grouped,
        [](nlohmann::json& c) { c["topk_method"] = "greedy"; }, two_per_group},
       {"deepseek_v2 group_limited_greedy", Family::DeepseekV2, grouped, {}, two_per_group},
-      {"deepseek_v3 noaux_tc with correction bias", Family::DeepseekV3, grouped, {},
-       two_per_group},
+      {"deepseek_v3 noaux_tc with correction bias", Family::DeepseekV3, grouped, {}, two_per_group},
       {"gpt_oss top-k then softmax, router bias", Family::GptOss, oss, {}, five_of_eight},
   };
 }
@@ -78,7 +79,7 @@ std::vector<std::int32_t> ids(int n) {
 
 }  // namespace
 
-BOOST_AUTO_TEST_SUITE(apply)
+BOOST_AUTO_TEST_SUITE(apply_masking)
 
 BOOST_AUTO_TEST_CASE(pruning_equals_masking_router_logits) {
   for (const MaskCase& c : cases()) {
@@ -89,7 +90,7 @@ BOOST_AUTO_TEST_CASE(pruning_equals_masking_router_logits) {
       auto spec = model_spec_from_config(config);
       BOOST_REQUIRE_MESSAGE(spec.ok(), why(spec));
       const auto tensors = random_tensors(*spec, 31, hc::Dtype::F32);
-      BOOST_REQUIRE(!write_checkpoint(tmp.root / "orig", config, tensors, {}));
+      BOOST_REQUIRE(write_checkpoint(tmp.root / "orig", config, tensors, {}).ok());
 
       hc::Plan plan;
       plan.method = "test";
@@ -130,14 +131,14 @@ BOOST_AUTO_TEST_CASE(pruning_equals_masking_router_logits) {
 BOOST_AUTO_TEST_CASE(mask_rejects_bad_layers_and_ids) {
   hc::test::TempDir tmp("hc-test-mask");
   FixtureSizes sizes;
-  BOOST_REQUIRE(!write_random_checkpoint(tmp.root / "m", Family::DeepseekV2, sizes, 3));
+  BOOST_REQUIRE(write_random_checkpoint(tmp.root / "m", Family::DeepseekV2, sizes, 3).ok());
   auto model = ForwardModel::open(tmp.root / "m");
   BOOST_REQUIRE(model.ok());
-  BOOST_CHECK(!model->mask_experts(0, {0, 1}).ok());   // dense first layer
-  BOOST_CHECK(!model->mask_experts(7, {0, 1}).ok());   // no such layer
-  BOOST_CHECK(!model->mask_experts(1, {0, 8}).ok());   // expert out of range
+  BOOST_CHECK(!model->mask_experts(0, {0, 1}).ok());  // dense first layer
+  BOOST_CHECK(!model->mask_experts(7, {0, 1}).ok());  // no such layer
+  BOOST_CHECK(!model->mask_experts(1, {0, 8}).ok());  // expert out of range
   BOOST_CHECK(model->mask_experts(1, {0, 1, 2}).ok());
-  BOOST_CHECK(model->mask_experts(1, {}).ok());        // cleared
+  BOOST_CHECK(model->mask_experts(1, {}).ok());  // cleared
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -7,10 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "cli_fixture.hpp"
-#include "hc/native/checkpoint_fixture.hpp"
 #include "hc/native/evaluate.hpp"
 #include "hc/plan.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace hc::native;
@@ -48,7 +47,7 @@ struct CompareCli : CliFixture {
     s.experts = 8;
     s.top_k = 2;
     s.vocab = 64;
-    BOOST_REQUIRE(!write_random_checkpoint(work / "model", Family::Mixtral, s, 5));
+    BOOST_REQUIRE(write_random_checkpoint(work / "model", Family::Mixtral, s, 5).ok());
     hc::test::spit(work / "calib.ids", raw_ids(256, 11, 3));
     hc::test::spit(work / "held.ids", raw_ids(96, 7, 1));
     ok("extract --model model --ids calib.ids --seq-len 64 --out m.hcstats");
@@ -60,8 +59,9 @@ struct CompareCli : CliFixture {
 BOOST_AUTO_TEST_SUITE(compare)
 
 BOOST_FIXTURE_TEST_CASE(every_method_ratio_and_wanda_row_is_scored, CompareCli) {
-  const auto r = ok("compare --model model --stats m.hcstats --ids held.ids --seq-len 32 "
-                    "--ratios 0.25,0.5 --wanda 0.5 --checkpoints best --out cmp --json");
+  const auto r =
+      ok("compare --model model --stats m.hcstats --ids held.ids --seq-len 32 "
+         "--ratios 0.25,0.5 --wanda 0.5 --checkpoints best --out cmp --json");
   const json report = json::parse(r.out);
   BOOST_CHECK_EQUAL(report.at("format"), "hodgecover.compare");
   const double ref_ppl = report.at("reference").at("perplexity");
@@ -83,11 +83,13 @@ BOOST_FIXTURE_TEST_CASE(every_method_ratio_and_wanda_row_is_scored, CompareCli) 
     const auto params = row.at("parameters").get<std::uint64_t>();
     const auto nonzero = row.at("nonzero_parameters").get<std::uint64_t>();
     BOOST_CHECK_LT(params, report.at("reference").at("parameters").get<std::uint64_t>());
-    if (row.at("wanda") == 0.0) BOOST_CHECK_EQUAL(nonzero, params);
-    else BOOST_CHECK_LT(nonzero, params);
+    if (row.at("wanda") == 0.0)
+      BOOST_CHECK_EQUAL(nonzero, params);
+    else
+      BOOST_CHECK_LT(nonzero, params);
     // The plan on disk is the one applied: its keep count per layer matches.
-    const auto plan = hc::parse_plan(hc::test::slurp(work / "cmp" / row.at("plan").get<std::string>()),
-                                     "plan");
+    const auto plan =
+        hc::parse_plan(hc::test::slurp(work / "cmp" / row.at("plan").get<std::string>()), "plan");
     BOOST_REQUIRE(plan.ok());
     BOOST_CHECK_EQUAL(plan->method, row.at("method").get<std::string>());
     for (const auto& [layer, lp] : plan->layers)
@@ -111,8 +113,9 @@ BOOST_FIXTURE_TEST_CASE(every_method_ratio_and_wanda_row_is_scored, CompareCli) 
       if (row.at("kl").get<double>() < lowest) lowest = row.at("kl"), best = &row;
     }
     BOOST_REQUIRE(best && !best->at("checkpoint").is_null());
-    auto evaluated = evaluate_models({work / "model", work / "cmp" / best->at("checkpoint").get<std::string>()},
-                                     sequences_of(96, 7, 1, 32), at::Device(at::kCPU));
+    auto evaluated =
+        evaluate_models({work / "model", work / "cmp" / best->at("checkpoint").get<std::string>()},
+                        sequences_of(96, 7, 1, 32), at::Device(at::kCPU));
     BOOST_REQUIRE(evaluated.ok());
     BOOST_CHECK_CLOSE((*evaluated)[1].kl, best->at("kl").get<double>(), 1e-2);  // percent
     BOOST_CHECK_CLOSE((*evaluated)[1].perplexity, best->at("perplexity").get<double>(), 1e-4);
@@ -122,9 +125,10 @@ BOOST_FIXTURE_TEST_CASE(every_method_ratio_and_wanda_row_is_scored, CompareCli) 
 
 BOOST_FIXTURE_TEST_CASE(infeasible_ratio_is_a_row_with_a_reason, CompareCli) {
   // 0.9 of 8 keeps 1 < top-2: reported, not run; the 0.5 rows still run.
-  const auto r = ok("compare --model model --stats m.hcstats --ids held.ids --seq-len 32 "
-                    "--ratios 0.5,0.9 --wanda 0 --methods hodgecover,reap --checkpoints none "
-                    "--out cmp --json");
+  const auto r =
+      ok("compare --model model --stats m.hcstats --ids held.ids --seq-len 32 "
+         "--ratios 0.5,0.9 --wanda 0 --methods hodgecover,reap --checkpoints none "
+         "--out cmp --json");
   const json report = json::parse(r.out);
   BOOST_REQUIRE_EQUAL(report.at("rows").size(), 4u);
   for (const auto& row : report.at("rows")) {
@@ -146,9 +150,10 @@ BOOST_FIXTURE_TEST_CASE(variants_intervals_selection_text_and_controls, CompareC
                                   "harmonic_target":"oriented"},
                                  {"name":"reap","method":"reap"}]})");
   hc::test::spit(work / "select.ids", raw_ids(96, 5, 2));
-  const auto r = ok("compare --model model --stats m.hcstats --ids held.ids --seq-len 16 "
-                    "--ratios 0.5 --wanda 0.5 --variants variants.json --select-on-ids select.ids "
-                    "--wanda-only 0.25 --checkpoints none --out cmp --json");
+  const auto r =
+      ok("compare --model model --stats m.hcstats --ids held.ids --seq-len 16 "
+         "--ratios 0.5 --wanda 0.5 --variants variants.json --select-on-ids select.ids "
+         "--wanda-only 0.25 --checkpoints none --out cmp --json");
   const json report = json::parse(r.out);
   const auto& rows = report.at("rows");
   BOOST_REQUIRE_EQUAL(rows.size(), 3u * 2u + 1u);
@@ -188,8 +193,9 @@ BOOST_FIXTURE_TEST_CASE(variants_intervals_selection_text_and_controls, CompareC
 
   // A bad variants file is bad input, named, and leaves nothing.
   hc::test::spit(work / "bad.json", R"({"variants":[{"name":"x","method":"reap","lambda_q":1}]})");
-  auto bad = run("compare --model model --stats m.hcstats --ids held.ids --variants bad.json "
-                 "--out cmp3");
+  auto bad =
+      run("compare --model model --stats m.hcstats --ids held.ids --variants bad.json "
+          "--out cmp3");
   BOOST_CHECK_EQUAL(bad.code, 3);
   BOOST_CHECK(contains(bad.err, "bad.json") && contains(bad.err, "lambda_q"));
   BOOST_CHECK(!fs::exists(work / "cmp3"));

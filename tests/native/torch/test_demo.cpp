@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "cli_fixture.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using hc::test::CliFixture;
@@ -29,8 +29,10 @@ BOOST_FIXTURE_TEST_CASE(bundled_model_end_to_end, CliFixture) {
       BOOST_REQUIRE_MESSAGE(row.at(key).is_number(), key << " in " << row.dump());
       BOOST_CHECK(std::isfinite(row.at(key).get<double>()));
     }
-    for (const auto& [k, v] : row.at("retained").items()) BOOST_CHECK(std::isfinite(v.get<double>()));
-    combos.insert(row.at("method").get<std::string>() + row.at("ratio").dump() + row.at("wanda").dump());
+    for (const auto& [k, v] : row.at("retained").items())
+      BOOST_CHECK(std::isfinite(v.get<double>()));
+    combos.insert(row.at("method").get<std::string>() + row.at("ratio").dump() +
+                  row.at("wanda").dump());
     BOOST_CHECK(fs::exists(work / "d" / row.at("plan").get<std::string>()));
   }
   BOOST_CHECK_EQUAL(combos.size(), rows.size());
@@ -43,18 +45,20 @@ BOOST_FIXTURE_TEST_CASE(bundled_model_end_to_end, CliFixture) {
   BOOST_CHECK(fs::exists(work / "d" / "tiny-olmoe.hcstats"));
   ok("info d/tiny-olmoe.hcstats");
   const std::string md = hc::test::slurp(work / "d" / "report.md");
-  for (const char* part : {"hodgecover", "frequency", "reap", "ean", "random", "pairwise", "hcsmoe",
-                           "25% of experts removed", "50% of experts removed",
-                           "75% of experts removed"}) {
+  for (const char* part :
+       {"hodgecover", "frequency", "reap", "ean", "random", "pairwise", "hcsmoe",
+        "25% of experts removed", "50% of experts removed", "75% of experts removed"}) {
     BOOST_CHECK_MESSAGE(contains(md, part), "report.md lacks " << part);
   }
   int kept = 0;
-  for (const auto& entry : fs::directory_iterator(work / "d" / "checkpoints")) kept += entry.is_directory();
+  for (const auto& entry : fs::directory_iterator(work / "d" / "checkpoints"))
+    kept += entry.is_directory();
   BOOST_CHECK_EQUAL(kept, 3);  // the best of each ratio
 
   // A rerun replaces the previous demo output.
-  const auto again = ok("demo --tokens 512 --eval-tokens 512 --max-triangles 64 --ratios 0.5 "
-                        "--wanda 0 --checkpoints none --out d");
+  const auto again =
+      ok("demo --tokens 512 --eval-tokens 512 --max-triangles 64 --ratios 0.5 "
+         "--wanda 0 --checkpoints none --out d");
   BOOST_CHECK(contains(again.out, "lowest KL at 50% removed"));
   BOOST_CHECK_EQUAL(json::parse(hc::test::slurp(work / "d" / "report.json")).at("rows").size(), 7u);
   for (const auto& entry : fs::directory_iterator(work))

@@ -8,12 +8,11 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "cli_fixture.hpp"
 #include "hc/native/calibration.hpp"
-#include "hc/native/checkpoint_fixture.hpp"
 #include "hc/native/evaluate.hpp"
 #include "hc/native/forward.hpp"
 #include "hc/native/tokenizer.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace hc::native;
@@ -39,7 +38,7 @@ FixtureSizes small_sizes(int vocab = 64) {
 
 void write_model(const fs::path& dir, Family family, std::uint64_t seed, int vocab = 64) {
   const auto error = write_random_checkpoint(dir, family, small_sizes(vocab), seed);
-  BOOST_REQUIRE_MESSAGE(!error, (error ? error->message : ""));
+  BOOST_REQUIRE_MESSAGE(error.ok(), (error.ok() ? "" : error.error().message));
 }
 
 std::vector<std::int32_t> ramp(std::size_t n, int vocab, int step) {
@@ -98,7 +97,8 @@ BOOST_AUTO_TEST_CASE(run_sequences_matches_per_sequence_forward) {
   }
   // The concatenated observation of layer 0 holds the third sequence's routing at its offset.
   std::vector<LayerObservation> single;
-  BOOST_REQUIRE(model->logits(seqs[2], [&](const LayerObservation& o) { single.push_back(o); }).ok());
+  BOOST_REQUIRE(
+      model->logits(seqs[2], [&](const LayerObservation& o) { single.push_back(o); }).ok());
   BOOST_CHECK(at::equal(seen[1].selected.narrow(0, 13, 13), single[1].selected));
 }
 
@@ -107,8 +107,8 @@ BOOST_AUTO_TEST_CASE(perplexity_kl_and_agreement_match_direct_computation) {
   write_model(tmp.root / "a", Family::Mixtral, 1);
   write_model(tmp.root / "b", Family::Mixtral, 2);
   const std::vector<std::vector<std::int32_t>> seqs = {ramp(12, 64, 7), ramp(6, 64, 3)};
-  auto results = evaluate_models({tmp.root / "a", tmp.root / "b", tmp.root / "a"}, seqs,
-                                 at::Device(at::kCPU));
+  auto results =
+      evaluate_models({tmp.root / "a", tmp.root / "b", tmp.root / "a"}, seqs, at::Device(at::kCPU));
   BOOST_REQUIRE_MESSAGE(results.ok(), why(results));
   BOOST_REQUIRE_EQUAL(results->size(), 3u);
 
@@ -148,8 +148,8 @@ BOOST_AUTO_TEST_CASE(evaluate_rejects_bad_inputs) {
   write_model(tmp.root / "a", Family::Olmoe, 1, 64);
   write_model(tmp.root / "small_vocab", Family::Olmoe, 1, 48);
   const std::vector<std::vector<std::int32_t>> seqs = {ramp(8, 48, 5)};
-  auto mismatch = evaluate_models({tmp.root / "a", tmp.root / "small_vocab"}, seqs,
-                                  at::Device(at::kCPU));
+  auto mismatch =
+      evaluate_models({tmp.root / "a", tmp.root / "small_vocab"}, seqs, at::Device(at::kCPU));
   BOOST_REQUIRE(!mismatch.ok());
   BOOST_CHECK(contains(mismatch.error().message, "vocabulary size 48"));
   auto missing = evaluate_models({tmp.root / "nope"}, seqs, at::Device(at::kCPU));

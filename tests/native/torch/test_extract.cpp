@@ -2,17 +2,22 @@
 // definition; barrier properties (copies merge for free, >= 0, kl_lens == kl_full on the last
 // layer); expert statistics by hand; `hodgecover extract` end to end, resume after a kill with
 // byte-identical output, and bad inputs.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <ATen/Parallel.h>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "cli_fixture.hpp"
 #include "hc/native/barriers.hpp"
-#include "hc/native/checkpoint_fixture.hpp"
+#include "hc/native/extract.hpp"
 #include "hc/native/forward.hpp"
 #include "hc/stats_file.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace hc::native;
@@ -56,7 +61,7 @@ void write_model(const fs::path& dir, std::uint64_t seed, bool copy_expert = fal
     }
   }
   const auto error = write_checkpoint(dir, config, tensors, {});
-  BOOST_REQUIRE_MESSAGE(!error, (error ? error->message : ""));
+  BOOST_REQUIRE_MESSAGE(error.ok(), (error.ok() ? "" : error.error().message));
 }
 
 std::vector<std::int32_t> tokens(std::size_t n, int step = 7) {
@@ -199,8 +204,8 @@ BOOST_AUTO_TEST_CASE(batched_barriers_match_naive_reference) {
         BOOST_CHECK_GE((*got)[g], 0.0f);
         // fp32 batched vs fp64 naive: 1% relative or 1e-9 absolute (tiny barriers).
         BOOST_CHECK_MESSAGE(std::abs((*got)[g] - want) <= 1e-2 * std::abs(want) + 1e-9,
-                            barrier_name(kind) << " layer " << obs.layer << " group " << g
-                                               << ": " << (*got)[g] << " vs " << want);
+                            barrier_name(kind) << " layer " << obs.layer << " group " << g << ": "
+                                               << (*got)[g] << " vs " << want);
       }
     }
   }
@@ -260,8 +265,10 @@ BOOST_AUTO_TEST_CASE(expert_statistics_by_hand) {
     for (int64_t s = 0; s < obs.selected.size(1); ++s) {
       const auto e = static_cast<std::size_t>(obs.selected[t][s].item<int64_t>());
       const double g = obs.gates[t][s].item<double>();
-      const double norm = naive.expert(x, naive.w(names[e].gate), naive.w(names[e].up),
-                                       naive.w(names[e].down)).norm().item<double>();
+      const double norm =
+          naive.expert(x, naive.w(names[e].gate), naive.w(names[e].up), naive.w(names[e].down))
+              .norm()
+              .item<double>();
       freq[e] += 1.0 / T;
       mass[e] += g / T;
       reap[e] += g * norm;
@@ -283,6 +290,34 @@ BOOST_AUTO_TEST_CASE(expert_statistics_by_hand) {
   BOOST_CHECK_CLOSE(total, 2.0, 1e-9);  // top-2: frequencies sum to k
 }
 
+// Runs extraction of work/model on work/calib.ids in a child process that dies (_Exit(137), as
+// after kill -9) once `layers` layers are committed; returns the child's exit status. The kill
+// is injected through ExtractOptions::on_layer_committed; nothing in the tool reads a test hook.
+int extract_killed_after_layers(const fs::path& work, const std::string& out, std::size_t tokens,
+                                std::size_t layers, const char* source_date_epoch) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::alarm(120);            // never hang the suite
+    at::set_num_threads(1);  // no thread pool inherited across fork
+    if (::chdir(work.c_str()) != 0) ::_exit(90);
+    if (source_date_epoch != nullptr) ::setenv("SOURCE_DATE_EPOCH", source_date_epoch, 1);
+    ExtractOptions options;
+    options.model = "model";
+    options.source.ids_path = "calib.ids";
+    options.tokens = tokens;
+    options.seq_len = 32;
+    options.out = out;
+    options.on_layer_committed = [layers](std::size_t committed) {
+      if (committed >= layers) std::_Exit(137);
+    };
+    const auto result = run_extract(options);
+    ::_exit(result.ok() ? 0 : 91);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 // ---- the CLI ----------------------------------------------------------------------------
 
 struct ExtractCli : CliFixture {
@@ -290,7 +325,7 @@ struct ExtractCli : CliFixture {
     FixtureSizes s = tiny();
     s.layers = 3;
     const auto error = write_random_checkpoint(work / "model", Family::Qwen3Moe, s, 21);
-    BOOST_REQUIRE(!error);
+    BOOST_REQUIRE(error.ok());
     std::string raw;
     for (int i = 0; i < 200; ++i) {
       const std::int32_t id = (i * 13 + 5) % 64;
@@ -300,8 +335,8 @@ struct ExtractCli : CliFixture {
   }
   hc::StatsFile read(const std::string& name) const {
     const std::string bytes = hc::test::slurp(work / name);
-    auto stats = hc::read_stats({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()},
-                                name);
+    auto stats =
+        hc::read_stats({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, name);
     BOOST_REQUIRE_MESSAGE(stats.ok(), why(stats));
     return *stats;
   }
@@ -326,7 +361,8 @@ BOOST_FIXTURE_TEST_CASE(cli_writes_a_statistics_file_that_decomposes, ExtractCli
   BOOST_CHECK(!fs::exists(work / "s.hcstats.partial"));
   hc::test::check_no_temporaries(*this);
   // --max-triangles caps stage 1.
-  ok("extract --model model --ids calib.ids --tokens 64 --seq-len 32 --max-triangles 1 --out t.hcstats");
+  ok("extract --model model --ids calib.ids --tokens 64 --seq-len 32 --max-triangles 1 --out "
+     "t.hcstats");
   for (const auto& layer : read("t.hcstats").layers) BOOST_CHECK_LE(layer.triangles.size(), 1u);
 }
 
@@ -340,27 +376,24 @@ BOOST_FIXTURE_TEST_CASE(cli_resume_after_kill_is_byte_identical, ExtractCli) {
                                    " >/dev/null 2>&1 && mv s.hcstats whole.hcstats")
                                       .c_str()),
                       0);
-  // Killed after one committed layer (simulated kill -9), then resumed.
-  const int killed = std::system(("cd " + hc::test::quote(work.string()) + " && " + env +
-                                  "HC_EXTRACT_KILL_AFTER_LAYERS=1 " +
-                                  hc::test::quote(HC_CLI_PATH) + " " + args + " >/dev/null 2>&1")
-                                     .c_str());
-  BOOST_CHECK_NE(killed, 0);
+  // Killed after one committed layer, then resumed.
+  const int killed = extract_killed_after_layers(work, "s.hcstats", 96, 1, "1700000000");
+  BOOST_CHECK_EQUAL(killed, 137);
   BOOST_CHECK(!fs::exists(work / "s.hcstats"));
   BOOST_CHECK(fs::exists(work / "s.hcstats.partial" / "layer-0.hcstats"));
-  const RunResult resumed = ok("extract --model model --ids calib.ids --tokens 96 --seq-len 32 "
-                               "--out s.hcstats --resume --json");
+  const RunResult resumed =
+      ok("extract --model model --ids calib.ids --tokens 96 --seq-len 32 "
+         "--out s.hcstats --resume --json");
   BOOST_CHECK(contains(resumed.out, "\"layers_resumed\":1"));
   BOOST_CHECK(!fs::exists(work / "s.hcstats.partial"));
   // SOURCE_DATE_EPOCH was not set for the resumed process, but `created` comes from the run
   // that started it, so the bytes must match.
   BOOST_CHECK(hc::test::slurp(work / "s.hcstats") == hc::test::slurp(work / "whole.hcstats"));
   // Resuming with different settings is refused.
-  std::system(("cd " + hc::test::quote(work.string()) + " && HC_EXTRACT_KILL_AFTER_LAYERS=1 " +
-               hc::test::quote(HC_CLI_PATH) + " " + base + " --out u.hcstats >/dev/null 2>&1")
-                  .c_str());
-  const RunResult other = run("extract --model model --ids calib.ids --tokens 64 --seq-len 32 "
-                              "--out u.hcstats --resume");
+  BOOST_CHECK_EQUAL(extract_killed_after_layers(work, "u.hcstats", 96, 1, nullptr), 137);
+  const RunResult other =
+      run("extract --model model --ids calib.ids --tokens 64 --seq-len 32 "
+          "--out u.hcstats --resume");
   BOOST_CHECK_EQUAL(other.code, 2);
   BOOST_CHECK(contains(other.err, "other settings"));
 }
@@ -385,7 +418,8 @@ BOOST_FIXTURE_TEST_CASE(cli_bad_inputs_leave_nothing_behind, ExtractCli) {
       {"extract --model model --ids calib.ids --seq-len 32 --out nodir/a.hcstats", 4, "nodir"},
       {"extract --model model --ids calib.ids --seq-len 32 --barrier bogus --out a.hcstats", 2,
        "--barrier bogus"},
-      {"extract --model model --text missing.txt --seq-len 32 --out a.hcstats", 3, "tokenizer.json"},
+      {"extract --model model --text missing.txt --seq-len 32 --out a.hcstats", 3,
+       "tokenizer.json"},
   };
   for (const auto& c : cases) {
     const RunResult r = run(c.args);
@@ -413,13 +447,13 @@ BOOST_FIXTURE_TEST_CASE(cli_extracts_every_family, CliFixture) {
     s.n_group = 2;  // 4 experts: two groups of two, one kept
     s.topk_group = 1;
     const auto error = write_random_checkpoint(work / name, family, s, 31);
-    BOOST_REQUIRE_MESSAGE(!error, name << ": " << (error ? error->message : ""));
-    const RunResult r = run("extract --model " + name + " --ids calib.ids --tokens 64 --seq-len 32 --out " +
-                            name + ".hcstats");
+    BOOST_REQUIRE_MESSAGE(error.ok(), name << ": " << (error.ok() ? "" : error.error().message));
+    const RunResult r = run("extract --model " + name +
+                            " --ids calib.ids --tokens 64 --seq-len 32 --out " + name + ".hcstats");
     BOOST_REQUIRE_MESSAGE(r.code == 0, name << ": " << r.err);
     const std::string bytes = hc::test::slurp(work / (name + ".hcstats"));
-    auto stats = hc::read_stats({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()},
-                                name);
+    auto stats =
+        hc::read_stats({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, name);
     BOOST_REQUIRE_MESSAGE(stats.ok(), why(stats));
     BOOST_CHECK_EQUAL(stats->family, name);
     const bool dense_first = family == Family::DeepseekV2 || family == Family::DeepseekV3;

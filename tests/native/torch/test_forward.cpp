@@ -8,11 +8,10 @@
 #include <numeric>
 
 #include "hc/native/checkpoint.hpp"
-#include "hc/native/checkpoint_fixture.hpp"
 #include "hc/native/checkpoint_writer.hpp"
 #include "hc/native/forward.hpp"
 #include "hc/native/model_spec.hpp"
-#include "temp_dir.hpp"
+#include "test_support.hpp"
 #include "torch/reference_model.hpp"
 
 namespace fs = std::filesystem;
@@ -30,9 +29,7 @@ std::string why(const hc::Result<T>& result) {
 const Family kFamilies[] = {Family::Mixtral, Family::Qwen2Moe, Family::Qwen3Moe, Family::Olmoe};
 
 std::vector<std::int32_t> some_ids(int n, int vocab, int salt = 0) {
-  std::vector<std::int32_t> ids;
-  for (int i = 0; i < n; ++i) ids.push_back((i * 17 + 5 + salt * 31) % vocab);
-  return ids;
+  return hc::test::token_ids(n, vocab, 17, 5 + salt * 31);
 }
 
 // Writes a fixture from explicit tensors (so a test can edit them) and returns its spec.
@@ -46,7 +43,7 @@ MoeModelSpec write_fixture(const fs::path& dir, Family family, const FixtureSize
   auto tensors = random_tensors(*spec, 11, hc::Dtype::F32);
   if (edit) edit(tensors);
   const auto err = write_checkpoint(dir, config, tensors);
-  BOOST_REQUIRE_MESSAGE(!err, (err ? err->message : ""));
+  BOOST_REQUIRE_MESSAGE(err.ok(), (err.ok() ? "" : err.error().message));
   return *spec;
 }
 
@@ -69,7 +66,7 @@ BOOST_AUTO_TEST_CASE(streamed_forward_matches_reference) {
         TempDir tmp;
         FixtureSizes sizes;
         if (dense_layer) sizes.mlp_only_layers = {0};
-        write_random_checkpoint(tmp.root, family, sizes, 7);
+        BOOST_REQUIRE(write_random_checkpoint(tmp.root, family, sizes, 7).ok());
         auto model = ForwardModel::open(tmp.root);
         BOOST_REQUIRE_MESSAGE(model.ok(), why(model));
         const auto ids = some_ids(9, model->spec().vocab_size);
@@ -190,7 +187,7 @@ BOOST_AUTO_TEST_CASE(causal) {
   for (Family family : kFamilies) {
     BOOST_TEST_CONTEXT(family_model_type(family)) {
       TempDir tmp;
-      write_random_checkpoint(tmp.root, family, {}, 5);
+      BOOST_REQUIRE(write_random_checkpoint(tmp.root, family, {}, 5).ok());
       auto model = ForwardModel::open(tmp.root);
       BOOST_REQUIRE_MESSAGE(model.ok(), why(model));
       auto a_ids = some_ids(8, model->spec().vocab_size), b_ids = a_ids;
@@ -218,7 +215,7 @@ BOOST_AUTO_TEST_CASE(errors) {
              why(model));
 
   TempDir good;
-  write_random_checkpoint(good.root, Family::Olmoe, {}, 3);
+  BOOST_REQUIRE(write_random_checkpoint(good.root, Family::Olmoe, {}, 3).ok());
   auto ok = ForwardModel::open(good.root);
   BOOST_REQUIRE(ok.ok());
   auto bad_id = ok->logits({1, 64});

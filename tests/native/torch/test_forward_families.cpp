@@ -7,12 +7,11 @@
 #include <map>
 
 #include "hc/native/checkpoint.hpp"
-#include "hc/native/checkpoint_fixture.hpp"
 #include "hc/native/checkpoint_writer.hpp"
 #include "hc/native/forward.hpp"
 #include "hc/native/forward_ops.hpp"
 #include "hc/native/model_spec.hpp"
-#include "temp_dir.hpp"
+#include "test_support.hpp"
 #include "torch/reference_model.hpp"
 
 namespace fs = std::filesystem;
@@ -28,9 +27,7 @@ std::string why(const hc::Result<T>& result) {
 }
 
 std::vector<std::int32_t> some_ids(int n, int vocab) {
-  std::vector<std::int32_t> ids;
-  for (int i = 0; i < n; ++i) ids.push_back((i * 17 + 5) % vocab);
-  return ids;
+  return hc::test::token_ids(n, vocab);
 }
 
 using ConfigEdit = std::function<void(nlohmann::json&)>;
@@ -47,7 +44,7 @@ MoeModelSpec write_fixture(const fs::path& dir, Family family, const FixtureSize
   auto tensors = random_tensors(*spec, 11, dtype);
   if (edit) edit(tensors);
   const auto err = write_checkpoint(dir, config, tensors);
-  BOOST_REQUIRE_MESSAGE(!err, (err ? err->message : ""));
+  BOOST_REQUIRE_MESSAGE(err.ok(), (err.ok() ? "" : err.error().message));
   return *spec;
 }
 
@@ -210,9 +207,10 @@ BOOST_AUTO_TEST_CASE(deepseek_v3_block_fp8) {
   TempDir tmp;
   FixtureSizes sizes;
   sizes.top_k = 3;
-  BOOST_REQUIRE(!write_random_checkpoint(tmp.root / "f32", Family::DeepseekV3, sizes, 5));
+  BOOST_REQUIRE(write_random_checkpoint(tmp.root / "f32", Family::DeepseekV3, sizes, 5).ok());
   BOOST_REQUIRE(
-      !write_random_checkpoint(tmp.root / "fp8", Family::DeepseekV3, sizes, 5, hc::Dtype::F8_E4M3));
+      write_random_checkpoint(tmp.root / "fp8", Family::DeepseekV3, sizes, 5, hc::Dtype::F8_E4M3)
+          .ok());
   auto exact = ForwardModel::open(tmp.root / "f32");
   auto fp8 = ForwardModel::open(tmp.root / "fp8");
   BOOST_REQUIRE_MESSAGE(exact.ok(), why(exact));
@@ -244,7 +242,7 @@ BOOST_AUTO_TEST_CASE(deepseek_fused_experts_match_per_expert) {
   auto spec = model_spec_from_config(config);
   BOOST_REQUIRE(spec.ok());
   const auto tensors = random_tensors(*spec, 3, hc::Dtype::F32);
-  BOOST_REQUIRE(!write_checkpoint(tmp.root / "per", config, tensors));
+  BOOST_REQUIRE(write_checkpoint(tmp.root / "per", config, tensors).ok());
   std::map<std::string, const TensorToWrite*> by_name;
   std::vector<TensorToWrite> fused;
   for (const auto& t : tensors) {
@@ -268,7 +266,7 @@ BOOST_AUTO_TEST_CASE(deepseek_fused_experts_match_per_expert) {
     fused.push_back(std::move(gate_up));
     fused.push_back(std::move(down));
   }
-  BOOST_REQUIRE(!write_checkpoint(tmp.root / "fused", config, fused));
+  BOOST_REQUIRE(write_checkpoint(tmp.root / "fused", config, fused).ok());
   auto a = ForwardModel::open(tmp.root / "per"), b = ForwardModel::open(tmp.root / "fused");
   BOOST_REQUIRE_MESSAGE(a.ok(), why(a));
   BOOST_REQUIRE_MESSAGE(b.ok(), why(b));

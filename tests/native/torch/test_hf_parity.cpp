@@ -24,7 +24,7 @@
 #include "hc/native/tokenizer.hpp"
 #include "hc/plan.hpp"
 #include "hc/stats_file.hpp"
-#include "temp_dir.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -38,8 +38,9 @@ at::Tensor load_logits(const fs::path& path) {
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   BOOST_REQUIRE_MESSAGE(bytes.size() > 10 && bytes.compare(0, 6, "\x93NUMPY") == 0,
                         path << " is not a .npy file");
-  const std::size_t header_len = static_cast<unsigned char>(bytes[8]) |
-                                 (static_cast<std::size_t>(static_cast<unsigned char>(bytes[9])) << 8);
+  const std::size_t header_len =
+      static_cast<unsigned char>(bytes[8]) |
+      (static_cast<std::size_t>(static_cast<unsigned char>(bytes[9])) << 8);
   const std::string header = bytes.substr(10, header_len);
   BOOST_REQUIRE(header.find("'<f4'") != std::string::npos);
   BOOST_REQUIRE(header.find("'fortran_order': False") != std::string::npos);
@@ -50,7 +51,8 @@ at::Tensor load_logits(const fs::path& path) {
   const std::size_t data = 10 + header_len;
   BOOST_REQUIRE(bytes.size() == data + static_cast<std::size_t>(rows * cols) * 4);
   at::Tensor out = at::empty({rows, cols}, at::kFloat);
-  std::memcpy(out.data_ptr<float>(), bytes.data() + data, static_cast<std::size_t>(rows * cols) * 4);
+  std::memcpy(out.data_ptr<float>(), bytes.data() + data,
+              static_cast<std::size_t>(rows * cols) * 4);
   return out;
 }
 
@@ -133,10 +135,18 @@ void check_applied(const std::string& family, const std::string& variant,
 
 BOOST_AUTO_TEST_SUITE(hf_parity)
 
-BOOST_AUTO_TEST_CASE(mixtral) { check_family("mixtral"); }
-BOOST_AUTO_TEST_CASE(qwen2_moe) { check_family("qwen2_moe"); }
-BOOST_AUTO_TEST_CASE(qwen3_moe) { check_family("qwen3_moe"); }
-BOOST_AUTO_TEST_CASE(olmoe) { check_family("olmoe"); }
+BOOST_AUTO_TEST_CASE(mixtral) {
+  check_family("mixtral");
+}
+BOOST_AUTO_TEST_CASE(qwen2_moe) {
+  check_family("qwen2_moe");
+}
+BOOST_AUTO_TEST_CASE(qwen3_moe) {
+  check_family("qwen3_moe");
+}
+BOOST_AUTO_TEST_CASE(olmoe) {
+  check_family("olmoe");
+}
 BOOST_AUTO_TEST_CASE(deepseek_v2) {
   check_family("deepseek_v2");
 }

@@ -7,13 +7,13 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "cli_fixture.hpp"
 #include "hc/native/bpe_trainer.hpp"
 #include "hc/native/calibration.hpp"
 #include "hc/native/checkpoint_writer.hpp"
 #include "hc/native/evaluate.hpp"
 #include "hc/native/tokenizer.hpp"
 #include "hc/native/train_model.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace hc::native;
@@ -127,7 +127,7 @@ BOOST_AUTO_TEST_CASE(loss_decreases_and_checkpoint_matches_forward) {
       write.tokenizer_json = data.tokenizer_json;
       const fs::path model = dir.root / "model";
       const auto error = write_checkpoint(model, trained->config, tensors, write);
-      BOOST_REQUIRE_MESSAGE(!error, (error ? error->message : ""));
+      BOOST_REQUIRE_MESSAGE(error.ok(), (error.ok() ? "" : error.error().message));
       const auto sequences = split_sequences(data.heldout, 24, 0, 2);
       const auto eval = evaluate_models({model}, sequences, at::Device(at::kCPU));
       BOOST_REQUIRE_MESSAGE(eval.ok(), (eval.ok() ? "" : eval.error().message));
@@ -152,7 +152,7 @@ BOOST_AUTO_TEST_CASE(bad_shapes_are_errors) {
   s.top_k = 5;
   auto config = train_config_json(s);
   BOOST_REQUIRE(!config.ok());
-  BOOST_TEST(contains(config.error().message, "--top-k 5 exceeds --experts 4"));
+  BOOST_TEST(contains(config.error().message, "top-k 5 exceeds the expert count 4"));
   s = tiny_shape("gpt2", 300);
   BOOST_TEST(contains(train_config_json(s).error().message, "unknown family 'gpt2'"));
   s = tiny_shape("olmoe", 300);
@@ -160,7 +160,7 @@ BOOST_AUTO_TEST_CASE(bad_shapes_are_errors) {
   BOOST_TEST(!train_config_json(s).ok());
   const auto few = train_model(tiny_shape("olmoe", 300), tiny_options(1), {1, 2, 3}, {});
   BOOST_REQUIRE(!few.ok());
-  BOOST_TEST(contains(few.error().message, "fewer than --seq-len + 1"));
+  BOOST_TEST(contains(few.error().message, "fewer than the sequence length + 1"));
 }
 
 BOOST_AUTO_TEST_CASE(cli_train_then_eval) {
@@ -209,7 +209,7 @@ BOOST_AUTO_TEST_CASE(cli_bad_inputs) {
   BOOST_TEST(contains(r.err, "unknown family 'gpt2'"));
   r = f.run("train --text train.txt --out m --experts 4 --top-k 8");
   BOOST_TEST(r.code == 2);
-  BOOST_TEST(contains(r.err, "--top-k 8 exceeds --experts 4"));
+  BOOST_TEST(contains(r.err, "top-k 8 exceeds the expert count 4"));
   r = f.run("train --text train.txt --out m --vocab 100");
   BOOST_TEST(r.code == 2);
   BOOST_TEST(!fs::exists(f.work / "m"));

@@ -1,4 +1,4 @@
-// `hodgecover apply` (SPEC §7): a plan applied to a checkpoint — kept experts renumbered in
+// `hodgecover apply` (docs/METHOD.md): a plan applied to a checkpoint — kept experts renumbered in
 // original order, router rows and biases sliced, merged weights in merge mode, Wanda zeros —
 // written as a new checkpoint directory that loads as the same architecture.
 #pragma once
@@ -18,7 +18,7 @@ enum class ApplyMode { Prune, Merge };
 struct ApplyOptions {
   std::filesystem::path model, out;
   ApplyMode mode = ApplyMode::Prune;
-  double wanda = 0.0;                     // fraction of each surviving expert row zeroed
+  double wanda = 0.0;  // fraction of each surviving expert row zeroed
   // Multiplies every surviving routed expert's output (down projection and its bias) by this
   // factor. A control, not a method: for families that do not renormalise the top-k gates,
   // pruning inflates the survivors' share, and part of what Wanda "gains" there is shrinkage.

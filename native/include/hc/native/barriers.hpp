@@ -1,4 +1,4 @@
-// Per-layer extraction math (SPEC §6): expert statistics and merge barriers of expert groups
+// Per-layer extraction math (docs/METHOD.md): expert statistics and merge barriers of expert groups
 // (pairs, triples) from what one MoE layer saw on the calibration tokens.
 #pragma once
 
@@ -38,11 +38,10 @@ class LayerBarriers {
   // `observation` must come from an MoE layer (x, selected, gates, output defined).
   // Errors: Malformed naming a tensor that cannot be loaded.
   static hc::Result<LayerBarriers> create(const ForwardModel& model,
-                                          const LayerObservation& observation,
-                                          BarrierKind kind,
+                                          const LayerObservation& observation, BarrierKind kind,
                                           const FullModelContext* full = nullptr);
 
-  // frequency, gate_mass, reap, ean and both Wanda square norms (SPEC §3 definitions).
+  // frequency, gate_mass, reap, ean and both Wanda square norms (docs/FORMAT.md definitions).
   void fill_expert_stats(hc::LayerStats& stats) const;
 
   // Barrier of merging each group (2 or 3 distinct experts) with the frequency-weighted merge
@@ -68,15 +67,15 @@ class LayerBarriers {
   BarrierKind m_kind = BarrierKind::KlLens;
   int m_layer = 0;
   int64_t m_tokens = 0;
-  at::Tensor m_x, m_output;                        // [T, H]
-  std::vector<detail::ExpertWeights> m_weights;    // per expert (fp32, biases if any)
-  std::vector<at::Tensor> m_routed;                // per expert: sorted token indices [n_e]
-  std::vector<at::Tensor> m_routed_gate;           // per expert: gate weights [n_e]
-  std::vector<at::Tensor> m_routed_out;            // per expert: E_e(x) on its tokens [n_e, H]
-  std::vector<at::Tensor> m_inner_sqnorm;          // per expert: [I]
+  at::Tensor m_x, m_output;                      // [T, H]
+  std::vector<detail::ExpertWeights> m_weights;  // per expert (fp32, biases if any)
+  std::vector<at::Tensor> m_routed;              // per expert: sorted token indices [n_e]
+  std::vector<at::Tensor> m_routed_gate;         // per expert: gate weights [n_e]
+  std::vector<at::Tensor> m_routed_out;          // per expert: E_e(x) on its tokens [n_e, H]
+  std::vector<at::Tensor> m_inner_sqnorm;        // per expert: [I]
   std::vector<float> m_frequency;
-  at::Tensor m_norm_weight, m_head;                // final norm [H], lm_head [V, H]
-  double m_output_energy = 0.0;                    // sum over tokens of ||y||² (output_l2)
+  at::Tensor m_norm_weight, m_head;  // final norm [H], lm_head [V, H]
+  double m_output_energy = 0.0;      // sum over tokens of ||y||² (output_l2)
   mutable std::uint64_t m_evaluations = 0;
   mutable at::Tensor m_base_logp;  // kl_lens: unperturbed log-probs of every token, when small
 };

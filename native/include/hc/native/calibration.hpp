@@ -30,8 +30,7 @@ hc::Result<TokenStream> read_token_stream(const std::filesystem::path& model_dir
 // Cuts `ids` (at most `max_tokens` of them; 0 = all) into consecutive sequences of `seq_len`
 // tokens. A shorter tail is kept when it has at least `min_tail` tokens, dropped otherwise.
 std::vector<std::vector<std::int32_t>> split_sequences(const std::vector<std::int32_t>& ids,
-                                                       std::size_t seq_len,
-                                                       std::size_t max_tokens,
+                                                       std::size_t seq_len, std::size_t max_tokens,
                                                        std::size_t min_tail);
 
 }  // namespace hc::native

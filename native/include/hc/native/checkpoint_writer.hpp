@@ -31,13 +31,12 @@ struct CheckpointWriteOptions {
   std::optional<std::string> tokenizer_json;  // written verbatim as tokenizer.json
 };
 
-// Every failure is IoFailure::WriteFailed (exit 4) with a message naming the path or tensor:
+// Every failure is WriteFailed (exit 4) with a message naming the path or tensor:
 // bad tensors (dtype, element count, duplicate names), an existing non-empty `dir`, or I/O
 // errors. On failure nothing is left behind; an existing empty `dir` is replaced.
-std::optional<IoError> write_checkpoint(const std::filesystem::path& dir,
-                                        const nlohmann::json& config,
-                                        const std::vector<TensorToWrite>& tensors,
-                                        const CheckpointWriteOptions& options = {});
+hc::Status write_checkpoint(const std::filesystem::path& dir, const nlohmann::json& config,
+                            const std::vector<TensorToWrite>& tensors,
+                            const CheckpointWriteOptions& options = {});
 
 // A tensor of a streamed write: its values are produced only when its turn comes.
 struct TensorHeader {
@@ -52,10 +51,9 @@ using TensorProducer = std::function<hc::Result<std::vector<float>>(std::size_t 
 // once per tensor, in order, and its values are encoded straight into the shard file. A
 // producer error aborts the write and is returned unchanged; write problems are WriteFailed.
 // Nothing is left behind on failure.
-std::optional<hc::Error> write_checkpoint_streamed(const std::filesystem::path& dir,
-                                                   const nlohmann::json& config,
-                                                   const std::vector<TensorHeader>& tensors,
-                                                   const TensorProducer& produce,
-                                                   const CheckpointWriteOptions& options = {});
+hc::Status write_checkpoint_streamed(const std::filesystem::path& dir, const nlohmann::json& config,
+                                     const std::vector<TensorHeader>& tensors,
+                                     const TensorProducer& produce,
+                                     const CheckpointWriteOptions& options = {});
 
 }  // namespace hc::native

@@ -1,5 +1,5 @@
-// The methods × ratios × Wanda comparison (SPEC §7): every selection method at several removal
-// ratios, each plan applied (with and without Wanda) and scored against the original on the
+// The methods × ratios × Wanda comparison (docs/METHOD.md): every selection method at several
+// removal ratios, each plan applied (with and without Wanda) and scored against the original on the
 // same held-out sequences.
 #pragma once
 
@@ -28,8 +28,8 @@ const char* keep_checkpoints_name(KeepCheckpoints k);
 struct CompareOptions {
   std::filesystem::path model;  // original checkpoint (never modified)
   std::filesystem::path out;    // new directory: report.json, report.md, plans/, checkpoints/
-  const hc::StatsFile* stats = nullptr;  // the model's statistics (from `extract`)
-  std::string stats_path;                // for the report
+  const hc::StatsFile* stats = nullptr;              // the model's statistics (from `extract`)
+  std::string stats_path;                            // for the report
   std::vector<std::vector<std::int32_t>> sequences;  // held-out sequences (>= 2 tokens each)
   std::string data;                                  // their description, for the report
   std::size_t seq_len = 0;
@@ -58,7 +58,8 @@ struct CompareOptions {
 };
 
 // (rows done, rows in all, the row about to run or just finished, as "method r50 wanda50").
-using CompareProgress = std::function<void(std::size_t done, std::size_t total, const std::string&)>;
+using CompareProgress =
+    std::function<void(std::size_t done, std::size_t total, const std::string&)>;
 
 // Runs the comparison and writes options.out atomically (a temporary sibling renamed at the
 // end; nothing is left behind on failure). A row whose plan cannot be applied (e.g. it keeps

@@ -16,12 +16,12 @@
 namespace hc::native {
 
 struct CompareRow {
-  std::string variant;  // variant name (the method's name for the built-in list)
-  std::string method;   // selection method name
-  std::string mode;     // prune or merge (as applied)
-  double ratio = 0.0;   // share of experts removed per layer
-  int keep = 0;         // experts kept per MoE layer
-  double wanda = 0.0;   // share of each surviving expert row zeroed (0: none)
+  std::string variant;          // variant name (the method's name for the built-in list)
+  std::string method;           // selection method name
+  std::string mode;             // prune or merge (as applied)
+  double ratio = 0.0;           // share of experts removed per layer
+  int keep = 0;                 // experts kept per MoE layer
+  double wanda = 0.0;           // share of each surviving expert row zeroed (0: none)
   hc::RetainedMasses retained;  // mean over layers, measured on the HodgeCover targets
   std::string plan;             // plan file, relative to the report's directory
   std::string checkpoint;       // kept checkpoint, relative; empty when not kept
@@ -29,9 +29,9 @@ struct CompareRow {
   // the scores below are meaningless.
   std::string error;
   double perplexity = 0.0, nll = 0.0, kl = 0.0, top1_agreement = 0.0;
-  std::uint64_t parameters = 0;          // stored elements of the compressed checkpoint
-  std::uint64_t nonzero_parameters = 0;  // parameters minus the Wanda zeros
-  double seconds = 0.0;                  // apply + evaluation
+  std::uint64_t parameters = 0;            // stored elements of the compressed checkpoint
+  std::uint64_t nonzero_parameters = 0;    // parameters minus the Wanda zeros
+  double seconds = 0.0;                    // apply + evaluation
   std::vector<double> sequence_kl;         // KL summed per held-out sequence (not serialised)
   std::vector<double> select_sequence_kl;  // the same on the selection text (--select-on)
   double select_kl = std::nan("");         // mean KL on the selection text; NaN without one
@@ -55,9 +55,9 @@ struct MassCorrelation {
 };
 
 struct CompareReport {
-  std::string model;        // original checkpoint
-  std::string stats;        // statistics file the plans came from
-  std::string data;         // held-out data description
+  std::string model;  // original checkpoint
+  std::string stats;  // statistics file the plans came from
+  std::string data;   // held-out data description
   std::size_t tokens = 0, sequences = 0, seq_len = 0;
   std::string device;
   std::string complex;      // complex switches, as text

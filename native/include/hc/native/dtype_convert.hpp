@@ -1,4 +1,4 @@
-// Scalar number decoding/encoding for checkpoint tensors (CHECKPOINTS.md §5): BF16, F16 and
+// Scalar number decoding/encoding for checkpoint tensors (docs/FAMILIES.md): BF16, F16 and
 // F8_E4M3 to F32, and F32 to BF16/F16 with round-to-nearest-even. Little-endian bytes.
 #pragma once
 

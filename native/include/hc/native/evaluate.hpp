@@ -17,10 +17,10 @@
 namespace hc::native {
 
 struct ModelEvaluation {
-  std::string model;        // the directory as given
-  double perplexity = 0.0;  // exp(mean next-token NLL)
-  double nll = 0.0;         // mean next-token negative log-likelihood (nats)
-  double kl = 0.0;          // mean KL(p_reference || p_model) over the predicted positions
+  std::string model;            // the directory as given
+  double perplexity = 0.0;      // exp(mean next-token NLL)
+  double nll = 0.0;             // mean next-token negative log-likelihood (nats)
+  double kl = 0.0;              // mean KL(p_reference || p_model) over the predicted positions
   double top1_agreement = 1.0;  // fraction of positions whose argmax matches the reference
   std::size_t tokens = 0;       // predicted positions (sum of T_s - 1)
   double seconds = 0.0;         // forward time of this model

@@ -1,4 +1,4 @@
-// `hodgecover extract` pipeline (SPEC §6): calibration tokens through the layer-streamed
+// `hodgecover extract` pipeline (docs/METHOD.md): calibration tokens through the layer-streamed
 // model; per MoE layer expert statistics, all pair barriers, candidate triangles and their
 // triplet barriers; a statistics file written atomically, resumable layer by layer.
 #pragma once
@@ -25,14 +25,17 @@ struct ExtractOptions {
   std::size_t seq_len = 0;    // 0: default_sequence_length of the model
   at::Device device = at::Device(at::kCPU);
   BarrierKind barrier = BarrierKind::KlLens;
-  int max_triangles = 4096;            // stage-1 candidates kept per layer
-  double candidate_quantile = 0.75;    // stage 1: all three pair barriers <= this quantile
-  bool resume = false;                 // reuse the layers of an interrupted run
+  int max_triangles = 4096;          // stage-1 candidates kept per layer
+  double candidate_quantile = 0.75;  // stage 1: all three pair barriers <= this quantile
+  bool resume = false;               // reuse the layers of an interrupted run
+  // Called after each layer is committed to the partial directory, with the number committed by
+  // this run (tests use it to stop a run part-way, as a kill would).
+  std::function<void(std::size_t committed)> on_layer_committed;
 };
 
 // Progress of the long stages, for a progress bar: (label, units done, units in the stage).
-using ExtractProgress = std::function<void(const std::string& stage, std::size_t done,
-                                           std::size_t total)>;
+using ExtractProgress =
+    std::function<void(const std::string& stage, std::size_t done, std::size_t total)>;
 
 struct ExtractSummary {
   hc::StatsFile stats;
@@ -48,9 +51,10 @@ struct ExtractSummary {
 std::filesystem::path partial_dir_for(const std::filesystem::path& out);
 
 // Runs the extraction and writes `options.out` (temporary name, renamed when complete; the
-// partial directory is removed then). Error codes: InvalidArgument (bad options, too little
-// text, a --resume whose settings differ), Malformed (checkpoint, tokenizer, ids), and
-// NumericalFailure for an output that cannot be written (message names the path).
+// partial directory is removed then). Error codes: InvalidArgument (bad options, a resume
+// whose settings differ), Malformed (checkpoint, tokenizer, ids, too little text),
+// NumericalFailure (a non-finite barrier), WriteFailed (output not writable; names the path),
+// DeviceOutOfMemory / DeviceFailure (the accelerator).
 hc::Result<ExtractSummary> run_extract(const ExtractOptions& options,
                                        const ExtractProgress& progress = {});
 

@@ -1,39 +1,29 @@
-// Whole-file reads and atomic writes for the CLI. Exception-free: failures come back as values
-// whose message names the path, so every command reports them the same way.
+// Whole-file reads and atomic writes. Exception-free: failures come back as hc::Status whose
+// message names the path, so every command reports them the same way.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
-#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "hc/result.hpp"
+
 namespace hc::native {
 
-enum class IoFailure {
-  NotFound,     // the path (or a parent directory) does not exist
-  IsDirectory,  // a directory where a regular file was expected
-  Unreadable,   // exists but cannot be opened or read (permissions, I/O error)
-  WriteFailed,  // creating, writing, syncing or renaming the output failed
-};
-
-struct IoError {
-  IoFailure failure;
-  std::string message;  // "<path>: <what went wrong>"
-};
-
-// Reads the whole file at `path` into `out` (replacing its contents). Returns the failure, if any.
-std::optional<IoError> read_file(const std::filesystem::path& path, std::vector<std::uint8_t>& out);
+// Reads the whole file at `path` into `out` (replacing its contents). A missing file, a
+// directory or a read error is InputUnreadable with a message "<path>: <what went wrong>".
+hc::Status read_file(const std::filesystem::path& path, std::vector<std::uint8_t>& out);
 
 // Writes `bytes` so that `path` either keeps its old contents or holds all of the new ones:
 // the data goes to `<path>.tmp.<pid>` in the same directory, is fsynced, then renamed over
 // `path`. The temporary is removed on every failure, and also if SIGINT/SIGTERM/SIGHUP arrives
-// while it exists.
-std::optional<IoError> write_file_atomic(const std::filesystem::path& path,
-                                         std::span<const std::uint8_t> bytes);
-std::optional<IoError> write_text_atomic(const std::filesystem::path& path, std::string_view text);
+// while it exists. Every failure is WriteFailed naming the path.
+hc::Status write_file_atomic(const std::filesystem::path& path,
+                             std::span<const std::uint8_t> bytes);
+hc::Status write_text_atomic(const std::filesystem::path& path, std::string_view text);
 
 // The temporary name write_file_atomic uses for `path` in this process.
 std::filesystem::path temp_path_for(const std::filesystem::path& path);

@@ -20,8 +20,8 @@ namespace hc::native {
 struct LayerObservation {
   int layer = 0;
   bool moe = false;
-  at::Tensor hidden;        // [T, H] residual stream entering the layer
-  at::Tensor x;             // [T, H] post-attention-norm input to the MLP / MoE block
+  at::Tensor hidden;  // [T, H] residual stream entering the layer
+  at::Tensor x;       // [T, H] post-attention-norm input to the MLP / MoE block
   // [T, E] fp32 per-family router score (undefined if dense): the softmax of the router logits
   // (softmax_topk, group_limited_greedy); the sigmoid scores without the correction bias
   // (noaux_tc); for gpt-oss (topk_softmax) the softmax over all E biased logits, which is not
@@ -89,7 +89,7 @@ class ForwardModel {
   at::Device m_device;
 };
 
-// Routing (CHECKPOINTS.md §3). Every top-k here is a stable descending sort: equal scores
+// Routing (docs/FAMILIES.md). Every top-k here is a stable descending sort: equal scores
 // keep index order, so the lower expert index wins a tie. logits [T, E]; results fp32.
 struct Routing {
   at::Tensor probs;     // [T, E] fp32 (see LayerObservation::router_probs)

@@ -1,6 +1,6 @@
 // Building blocks of the LibTorch forward pass (forward_layer.cpp), shared by forward.cpp.
-// Internal: errors are thrown as detail::ForwardFailure and turned into hc::Result at the
-// public edge of ForwardModel.
+// Internal: errors are thrown as detail::ForwardFailure (torch_errors.hpp) and turned into
+// hc::Result by guard_torch at the public edge of each room.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -10,13 +10,10 @@
 #include "hc/native/checkpoint.hpp"
 #include "hc/native/forward.hpp"
 #include "hc/native/model_spec.hpp"
+#include "hc/native/torch_errors.hpp"
 #include "hc/result.hpp"
 
 namespace hc::native::detail {
-
-struct ForwardFailure {
-  hc::Error error;
-};
 
 // The tensor `name` as fp32 with its checkpoint shape, on `device`. Throws ForwardFailure
 // (Malformed, message naming the tensor) when it is missing or undecodable. Inside a

@@ -1,5 +1,5 @@
 // MoeModelSpec: one internal description of a sparse-MoE checkpoint (sizes, routing, per-layer
-// tensor names) built from config.json by a per-family adapter. Families: CHECKPOINTS.md §2.
+// tensor names) built from config.json by a per-family adapter. Families: docs/FAMILIES.md.
 #pragma once
 
 #include <cstddef>
@@ -14,12 +14,12 @@ namespace hc::native {
 
 class Checkpoint;
 
-// The families of SPEC §8. Adding one: an enumerator plus a family_*.cpp adapter registered in
-// model_spec.cpp.
+// The families of docs/FAMILIES.md. Adding one: an enumerator plus a family_*.cpp adapter
+// registered in model_spec.cpp.
 enum class Family { Mixtral, Qwen2Moe, Qwen3Moe, Olmoe, DeepseekV2, DeepseekV3, GptOss };
 const char* family_model_type(Family family);  // "mixtral", ...
 
-// How router logits become expert weights (CHECKPOINTS.md §3).
+// How router logits become expert weights (docs/FAMILIES.md).
 // Every kind breaks top-k ties towards the lower expert index.
 enum class RoutingKind {
   SoftmaxTopk,         // softmax over all experts, top-k, renormalise iff norm_topk_prob, x rsf
@@ -157,28 +157,6 @@ std::vector<ExpectedTensor> expected_tensors(const MoeModelSpec& spec);
 // Checks that every expected tensor exists with the expected shape and a decodable dtype.
 // Error: "<name>: expected shape [32, 64], found [32, 48]" (Malformed).
 hc::Status validate_checkpoint(const MoeModelSpec& spec, const Checkpoint& checkpoint);
-
-namespace detail {
-// Per-family adapters (family_*.cpp): fill family-specific fields and tensor names.
-hc::Status fill_mixtral(const nlohmann::json& config, MoeModelSpec& spec);
-hc::Status fill_qwen_olmoe(const nlohmann::json& config, MoeModelSpec& spec);
-hc::Status fill_deepseek(const nlohmann::json& config, MoeModelSpec& spec);  // V2 and V3
-hc::Status fill_gpt_oss(const nlohmann::json& config, MoeModelSpec& spec);
-std::string layer_prefix(int layer);  // "model.layers.L."
-// RoPE frequencies from rope_parameters (transformers v5) or rope_scaling: default or yarn;
-// other types are refused naming the key. Needs head_dim (the rotary dim) already set.
-hc::Status fill_rope(const nlohmann::json& config, MoeModelSpec& spec);
-// Typed config access with errors naming the key.
-hc::Result<int> config_int(const nlohmann::json& config, const char* key);
-hc::Result<int> config_int_or(const nlohmann::json& config, const char* key, int fallback);
-hc::Result<double> config_double_or(const nlohmann::json& config, const char* key, double fallback);
-hc::Result<bool> config_bool_or(const nlohmann::json& config, const char* key, bool fallback);
-hc::Result<std::string> config_string_or(const nlohmann::json& config, const char* key,
-                                         const std::string& fallback);
-// Fills the attention, norm and dense-MLP names shared by Mixtral, Qwen2/3-MoE and OLMoE.
-void fill_common_names(MoeModelSpec& spec, const std::string& moe_prefix, const std::string& gate,
-                       const std::string& up, const std::string& down);
-}  // namespace detail
 
 // Sequence length the commands use when --seq-len is not given: 512, or the model's
 // max_position_embeddings when that is smaller (so small-context models are not asked to

@@ -22,9 +22,9 @@ class StagingDir {
         target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
     std::string pattern = (parent / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
     if (::mkdtemp(pattern.data()) == nullptr) {
-      return hc::make_error(hc::ErrorCode::WriteFailed,
-                            target.string() + ": cannot create a working directory in " +
-                                parent.string());
+      return hc::make_error(
+          hc::ErrorCode::WriteFailed,
+          target.string() + ": cannot create a working directory in " + parent.string());
     }
     return StagingDir(pattern);
   }

@@ -1,6 +1,6 @@
 // Training of small decoder-only MoE language models (Mixtral, OLMoE, Qwen3-MoE layouts) on
 // token ids with LibTorch autograd, using the forward pass's own building blocks, so a written
-// checkpoint computes exactly what the trainer computed (hodgecover train, SPEC issue 7).
+// checkpoint computes exactly what the trainer computed (hodgecover train).
 #pragma once
 
 #include <cstddef>
@@ -24,7 +24,7 @@ struct TrainShape {
   bool norm_topk_prob = false;  // OLMoE / Qwen3-MoE only; Mixtral always renormalises
   double rope_theta = 10000.0, rms_norm_eps = 1e-5;
   int max_position_embeddings = 4096;  // `hodgecover train` writes its --seq-len here
-  std::optional<int> eos_token_id;  // written as bos/eos ids when set
+  std::optional<int> eos_token_id;     // written as bos/eos ids when set
 };
 
 // The Hugging Face config.json of `shape` (model_type, architectures and every key the family's
@@ -41,7 +41,7 @@ struct TrainOptions {
   // Held-out sequences, cut as `hodgecover eval` cuts them; 0: seq_len (eval's default for a
   // model whose max_position_embeddings is seq_len).
   int eval_seq_len = 0;
-  int threads = 1;         // at::set_num_threads; 0 leaves LibTorch's choice
+  int threads = 1;  // at::set_num_threads; 0 leaves LibTorch's choice
 };
 
 struct TrainStep {

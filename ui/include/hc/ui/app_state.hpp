@@ -32,11 +32,12 @@ struct Sample {
 enum class LoadState { Empty, Loading, Loaded, Error };
 enum class ExpertStat { Frequency, Reap, Ean, GateMass };
 // Edge colouring. The first four are signed parts under the complex's orientation; the last is
-// the orientation-averaged harmonic energy (as a root, in barrier units) that selection ranks.
+// the orientation-averaged harmonic energy (as a root, in barrier units) that --harmonic-target
+// expected ranks.
 enum class EdgeComponent { Barrier, Gradient, Curl, Harmonic, HarmonicAveraged };
 inline constexpr int kEdgeComponentCount = 5;
 
-// Retained masses of one method, averaged over the analysed layers (SPEC §4).
+// Retained masses of one method, averaged over the analysed layers (docs/METHOD.md).
 struct MethodComparison {
   Method method = Method::HodgeCover;
   bool ok = false;

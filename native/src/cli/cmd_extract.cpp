@@ -1,0 +1,137 @@
+// `hodgecover extract --model DIR (--text FILE|--ids FILE) --out F.hcstats ...`: calibration
+// statistics and merge barriers of every MoE layer (docs/METHOD.md, docs/CLI.md).
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "cli_common.hpp"
+#include "commands.hpp"
+#include "hc/native/device.hpp"
+#include "hc/native/extract.hpp"
+
+namespace hc::native {
+namespace {
+
+struct ExtractArgs {
+  std::string model, text, ids, out;
+  std::size_t tokens = 8192, seq_len = 0;
+  std::string device = "auto", barrier = "kl_lens";
+  int max_triangles = 4096;
+  double candidate_quantile = 0.75;
+  bool resume = false, json = false;
+};
+
+int run_extract_command(const ExtractArgs& args) {
+  if (args.text.empty() == args.ids.empty())
+    fail(hc::ErrorCode::InvalidArgument, "give --text FILE or --ids FILE");
+  if (args.candidate_quantile < 0.0 || args.candidate_quantile > 1.0) {
+    fail(hc::ErrorCode::InvalidArgument, "--candidate-quantile must lie in [0, 1]");
+  }
+  if (args.tokens == 0) fail(hc::ErrorCode::InvalidArgument, "--tokens must be positive");
+  if (args.seq_len == 1) fail(hc::ErrorCode::InvalidArgument, "--seq-len must be at least 2");
+  if (args.max_triangles < 0) {
+    fail(hc::ErrorCode::InvalidArgument, "--max-triangles must be non-negative");
+  }
+  ExtractOptions options;
+  tune_allocator_for_tensors();
+  options.model = args.model;
+  options.source = TokenSource{args.text, args.ids};
+  options.out = args.out;
+  options.tokens = args.tokens;
+  options.seq_len = args.seq_len;
+  options.device = take_option("--device", parse_device(args.device));
+  options.barrier = take_option("--barrier", parse_barrier(args.barrier));
+  options.max_triangles = args.max_triangles;
+  options.candidate_quantile = args.candidate_quantile;
+  options.resume = args.resume;
+
+  std::unique_ptr<ProgressBar> bar;
+  std::string bar_stage;
+  std::size_t drawn = 0;
+  const auto summary =
+      take(run_extract(options, [&](const std::string& stage, std::size_t done, std::size_t total) {
+        if (stage != bar_stage) {
+          bar = std::make_unique<ProgressBar>(
+              stage, total, stage.find("pairs") != std::string::npos ? "pairs" : "triangles");
+          bar_stage = stage;
+          drawn = 0;
+        }
+        bar->advance(done - drawn);
+        drawn = done;
+        if (done >= total) bar->finish();
+      }));
+  bar.reset();
+  const hc::StatsFile& stats = summary.stats;
+  std::size_t triangles = 0;
+  for (const auto& layer : stats.layers) triangles += layer.triangles.size();
+  if (args.json) {
+    print_json(
+        {{"out", args.out},
+         {"layers", stats.layers.size()},
+         {"layers_resumed", summary.layers_resumed},
+         {"experts", stats.num_experts},
+         {"tokens", stats.tokens},
+         {"barrier", stats.barrier},
+         {"triangles", triangles},
+         {"seconds", summary.seconds},
+         {"stage_seconds",
+          {{"expert_stats", summary.stats_seconds},
+           {"pairs", summary.pair_seconds},
+           {"triangles", summary.triangle_seconds},
+           {"forward_and_io", summary.seconds - summary.stats_seconds - summary.pair_seconds -
+                                  summary.triangle_seconds}}},
+         {"merged_token_evaluations",
+          {{"pairs", summary.pair_evaluations}, {"triangles", summary.triangle_evaluations}}}});
+    return kExitOk;
+  }
+  std::cout << "wrote " << args.out << ": " << stats.layers.size() << " MoE layers x "
+            << stats.num_experts << " experts, " << stats.tokens << " calibration tokens, "
+            << stats.barrier << " barriers, " << triangles << " measured triangles";
+  if (summary.layers_resumed > 0) std::cout << " (" << summary.layers_resumed << " layers resumed)";
+  std::cout << strprintf(", %.1f s\n", summary.seconds);
+  std::cout << "next: hodgecover decompose " << args.out << "   |   hodgecover select " << args.out
+            << " --ratio 0.5 --compare\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+Command add_extract_command(CLI::App& root) {
+  auto args = std::make_shared<ExtractArgs>();
+  CLI::App* cmd = root.add_subcommand("extract", kExtractSummary);
+  cmd->add_option("--model", args->model, "Checkpoint directory (Hugging Face layout)")->required();
+  auto* text = cmd->add_option("--text", args->text,
+                               "Calibration UTF-8 text, encoded with the model's tokenizer.json");
+  auto* ids = cmd->add_option("--ids", args->ids,
+                              "Pre-tokenized ids instead of --text (.npy or raw int32)");
+  text->excludes(ids);
+  ids->excludes(text);
+  cmd->add_option("--out", args->out, "Statistics file to write (.hcstats)")->required();
+  cmd->add_option("--tokens", args->tokens, "Calibration tokens to use (whole sequences)")
+      ->capture_default_str();
+  cmd->add_option("--seq-len", args->seq_len,
+                  "Tokens per calibration sequence (default: 512, or the model's "
+                  "max_position_embeddings if smaller)");
+  cmd->add_option("--device", args->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--barrier", args->barrier,
+                  "kl_lens (KL through the LM head right after the layer), kl_full (exact: "
+                  "rerun the later layers; slow), output_l2 (relative output change)")
+      ->capture_default_str();
+  cmd->add_option("--max-triangles", args->max_triangles,
+                  "Stage-1 candidate triples measured per layer")
+      ->capture_default_str();
+  cmd->add_option("--candidate-quantile", args->candidate_quantile,
+                  "Stage 1 keeps triples whose three pair barriers are <= this quantile")
+      ->capture_default_str();
+  cmd->add_flag("--resume", args->resume,
+                "Continue an interrupted run from the layers kept in OUT.partial/ (same "
+                "settings required); without it an old OUT.partial/ is discarded");
+  cmd->add_flag("--json", args->json, "Print a JSON summary");
+  cmd->footer(
+      "Layer-streamed: one decoder layer's weights are resident at a time. The file is written\n"
+      "under a temporary name and renamed when complete.\n"
+      "Example: hodgecover extract --model ./olmoe --text calib.txt --tokens 8192 --out o.hcstats");
+  return Command{cmd, [args] { return run_extract_command(*args); }};
+}
+
+}  // namespace hc::native

@@ -1,0 +1,220 @@
+// Whole-file reads and atomic (temp + fsync + rename) writes with path-naming errors.
+#include "hc/native/file_io.hpp"
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace hc::native {
+namespace {
+
+std::string describe(const std::filesystem::path& path, const std::string& what) {
+  return path.string() + ": " + what;
+}
+
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
+
+// While a temporary exists, a fatal signal must not leave it behind: the handler unlinks the
+// path held here (async-signal-safe calls only) and re-raises with the previous disposition.
+constexpr int kCleanupSignals[] = {SIGINT, SIGTERM, SIGHUP};
+char g_pending_temp[4096];
+volatile sig_atomic_t g_has_pending_temp = 0;
+struct sigaction g_previous[3];
+
+void cleanup_on_signal(int sig) {
+  if (g_has_pending_temp) unlink(g_pending_temp);
+  for (int i = 0; i < 3; ++i) {
+    if (kCleanupSignals[i] == sig) sigaction(sig, &g_previous[i], nullptr);
+  }
+  raise(sig);
+}
+
+// Registers `temp` for signal cleanup for its lifetime; paths too long for the buffer are
+// simply not protected (the normal failure paths still remove them).
+class TempGuard {
+ public:
+  explicit TempGuard(const std::filesystem::path& temp) : m_temp(temp) {
+    const std::string s = temp.string();
+    if (s.size() >= sizeof(g_pending_temp)) return;
+    std::memcpy(g_pending_temp, s.c_str(), s.size() + 1);
+    struct sigaction action {};
+    action.sa_handler = cleanup_on_signal;
+    sigemptyset(&action.sa_mask);
+    for (int i = 0; i < 3; ++i) {
+      sigaction(kCleanupSignals[i], nullptr, &g_previous[i]);
+      // An ignored signal (nohup) must stay ignored: it will not end the process.
+      if (g_previous[i].sa_handler != SIG_IGN) sigaction(kCleanupSignals[i], &action, nullptr);
+    }
+    g_has_pending_temp = 1;
+    m_armed = true;
+  }
+  ~TempGuard() {
+    if (m_remove_temp) unlink(m_temp.c_str());
+    if (!m_armed) return;
+    g_has_pending_temp = 0;
+    for (int i = 0; i < 3; ++i) sigaction(kCleanupSignals[i], &g_previous[i], nullptr);
+  }
+  TempGuard(const TempGuard&) = delete;
+  TempGuard& operator=(const TempGuard&) = delete;
+
+  // After a successful rename the temporary name no longer exists; nothing to remove.
+  void committed() { m_remove_temp = false; }
+
+ private:
+  std::filesystem::path m_temp;
+  bool m_armed = false;
+  bool m_remove_temp = true;
+};
+
+bool write_all(int fd, const std::uint8_t* data, std::size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// Makes the rename itself durable; failures here are not worth failing the command over,
+// since the data is already complete under its final name.
+void sync_directory(const std::filesystem::path& dir) {
+  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
+hc::Status read_file(const std::filesystem::path& path, std::vector<std::uint8_t>& out) {
+  out.clear();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOENT || err == ENOTDIR) {
+      return hc::make_error(hc::ErrorCode::InputUnreadable, describe(path, "no such file"));
+    }
+    if (err == EISDIR)
+      return hc::make_error(hc::ErrorCode::InputUnreadable,
+                            describe(path, "is a directory, not a file"));
+    return hc::make_error(hc::ErrorCode::InputUnreadable,
+                          describe(path, "cannot open: " + errno_text(err)));
+  }
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return hc::make_error(hc::ErrorCode::InputUnreadable,
+                          describe(path, "cannot stat: " + errno_text(err)));
+  }
+  if (S_ISDIR(info.st_mode)) {
+    ::close(fd);
+    return hc::make_error(hc::ErrorCode::InputUnreadable,
+                          describe(path, "is a directory, not a file"));
+  }
+  if (S_ISREG(info.st_mode)) out.reserve(static_cast<std::size_t>(info.st_size));
+
+  std::uint8_t chunk[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd, chunk, sizeof(chunk));
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      out.clear();
+      return hc::make_error(hc::ErrorCode::InputUnreadable,
+                            describe(path, "read failed: " + errno_text(err)));
+    }
+    out.insert(out.end(), chunk, chunk + n);
+  }
+  ::close(fd);
+  return hc::Ok{};
+}
+
+std::filesystem::path temp_path_for(const std::filesystem::path& path) {
+  std::filesystem::path temp = path;
+  temp += ".tmp." + std::to_string(::getpid());
+  return temp;
+}
+
+hc::Status write_file_atomic(const std::filesystem::path& path,
+                             std::span<const std::uint8_t> bytes) {
+  auto fail = [&](const std::string& what) {
+    return hc::make_error(hc::ErrorCode::WriteFailed, describe(path, what));
+  };
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return fail("is a directory");
+  const std::filesystem::path parent = path.parent_path();
+  if (!parent.empty() && !std::filesystem::is_directory(parent, ec)) {
+    return fail("cannot write: directory '" + parent.string() + "' does not exist");
+  }
+
+  const std::filesystem::path temp = temp_path_for(path);
+  const int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
+  int fd = ::open(temp.c_str(), flags, 0666);
+  if (fd < 0 && errno == EEXIST) {
+    // A leftover from an earlier process that had our pid; it is ours to replace.
+    ::unlink(temp.c_str());
+    fd = ::open(temp.c_str(), flags, 0666);
+  }
+  if (fd < 0) return fail("cannot create '" + temp.string() + "': " + errno_text(errno));
+
+  TempGuard guard(temp);
+  if (!write_all(fd, bytes.data(), bytes.size())) {
+    const int err = errno;
+    ::close(fd);
+    return fail("write failed: " + errno_text(err));
+  }
+  if (::fsync(fd) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return fail("fsync failed: " + errno_text(err));
+  }
+  if (::close(fd) != 0) return fail("close failed: " + errno_text(errno));
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    return fail("cannot rename temporary into place: " + errno_text(errno));
+  }
+  guard.committed();
+  sync_directory(parent);
+  return hc::Ok{};
+}
+
+hc::Status write_text_atomic(const std::filesystem::path& path, std::string_view text) {
+  const auto* data = reinterpret_cast<const std::uint8_t*>(text.data());
+  return write_file_atomic(path, std::span<const std::uint8_t>(data, text.size()));
+}
+
+namespace {
+
+int remove_entry(const char* path, const struct stat*, int, struct FTW*) {
+  return ::remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+}  // namespace
+
+void remove_tree(const std::filesystem::path& path, std::error_code& ec) {
+  ec.clear();
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) ec.assign(errno, std::generic_category());
+    return;
+  }
+  // Depth first (contents before their directory), physical (links removed, not followed).
+  if (::nftw(path.c_str(), remove_entry, 32, FTW_DEPTH | FTW_PHYS) != 0) {
+    ec.assign(errno != 0 ? errno : EIO, std::generic_category());
+  }
+}
+
+}  // namespace hc::native
