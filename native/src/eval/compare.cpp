@@ -221,21 +221,24 @@ class Comparison {
   void keep_policy(std::size_t index) {
     CompareRow& added = m_report.rows[index];
     if (added.checkpoint.empty() || m_options.keep == KeepCheckpoints::All) return;
-    std::optional<std::size_t> drop = index;
+    constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+    std::size_t drop = index;
     if (m_options.keep == KeepCheckpoints::Best) {
       const auto group = std::make_pair(added.ratio, 0.0);  // best per ratio, Wanda or not
       const auto it = m_best_by_group.find(group);
-      if (it == m_best_by_group.end() || added.kl < m_report.rows[it->second].kl) {
-        drop = it == m_best_by_group.end() ? std::nullopt : std::optional<std::size_t>(it->second);
+      if (it == m_best_by_group.end()) {
+        drop = kNone;
         m_best_by_group[group] = index;
+      } else if (added.kl < m_report.rows[it->second].kl) {
+        drop = it->second;
+        it->second = index;
       }
     }
-    if (drop) {
-      CompareRow& dropped = m_report.rows[*drop];
-      std::error_code ec;
-      remove_tree(m_root / dropped.checkpoint, ec);
-      dropped.checkpoint.clear();
-    }
+    if (drop == kNone) return;
+    CompareRow& dropped = m_report.rows[drop];
+    std::error_code ec;
+    remove_tree(m_root / dropped.checkpoint, ec);
+    dropped.checkpoint.clear();
   }
 
   const CompareOptions& m_options;
