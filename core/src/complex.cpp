@@ -288,6 +288,9 @@ Eigen::SparseMatrix<double> boundary_1(const Complex& complex) {
   // B1: E x M; column e = (tail, head) has -1 at tail, +1 at head.
   const auto m = static_cast<Eigen::Index>(complex.edges.size());
   Eigen::SparseMatrix<double> b1(complex.vertex_count, m);
+  // Eigen 3.4's makeCompressed reads one entry past a per-column reservation of no columns
+  // (found by AddressSanitizer): a complex without edges keeps the empty, compressed matrix.
+  if (m == 0) return b1;
   b1.reserve(Eigen::VectorXi::Constant(m, 2));
   for (Eigen::Index e = 0; e < m; ++e) {
     const auto [tail, head] = complex.edges[static_cast<std::size_t>(e)];
@@ -315,6 +318,7 @@ Eigen::SparseMatrix<double> boundary_2(const Complex& complex) {
   const std::vector<std::array<int, 3>> tri = triangle_edges(complex);
   const auto t_count = static_cast<Eigen::Index>(tri.size());
   Eigen::SparseMatrix<double> b2(static_cast<Eigen::Index>(complex.edges.size()), t_count);
+  if (t_count == 0) return b2;  // see boundary_1
   b2.reserve(Eigen::VectorXi::Constant(t_count, 3));
   for (Eigen::Index t = 0; t < t_count; ++t) {
     const auto& e = tri[static_cast<std::size_t>(t)];
