@@ -23,14 +23,16 @@ std::vector<int> merge_group(const LayerPlan& plan, int survivor) {
   return members;
 }
 
+void merge_accumulate(std::span<double> acc, std::span<const float> member, double coefficient) {
+  assert(member.size() == acc.size());
+  for (std::size_t j = 0; j < acc.size(); ++j) acc[j] += coefficient * member[j];
+}
+
 std::vector<double> merge_rows(std::span<const std::span<const float>> rows,
                                std::span<const double> coefficients) {
   assert(rows.size() == coefficients.size());
   std::vector<double> out(rows.empty() ? 0 : rows.front().size(), 0.0);
-  for (std::size_t m = 0; m < rows.size(); ++m) {
-    assert(rows[m].size() == out.size());
-    for (std::size_t j = 0; j < out.size(); ++j) out[j] += coefficients[m] * rows[m][j];
-  }
+  for (std::size_t m = 0; m < rows.size(); ++m) merge_accumulate(out, rows[m], coefficients[m]);
   return out;
 }
 

@@ -17,6 +17,9 @@ std::vector<double> merge_coefficients(std::span<const double> frequencies);
 // experts plan.merge_into sends to it (ascending).
 std::vector<int> merge_group(const LayerPlan& plan, int survivor);
 
+// acc[j] += coefficient · member[j] (same lengths): one member at a time, in double.
+void merge_accumulate(std::span<double> acc, std::span<const float> member, double coefficient);
+
 // out[j] = Σ_m coefficients[m] · rows[m][j] for equally long member rows, accumulated in double.
 std::vector<double> merge_rows(std::span<const std::span<const float>> rows,
                                std::span<const double> coefficients);

@@ -212,6 +212,12 @@ std::map<std::string, ExpertTensor> routed_tensors(const MoeModelSpec& spec) {
   return routed;
 }
 
+std::uint64_t count_of(const CheckpointTensor& info) {
+  std::uint64_t count = 1;
+  for (auto d : info.shape) count *= d;
+  return count;
+}
+
 using TensorMaker = std::function<hc::Result<std::vector<float>>()>;
 
 // What the writer needs: every output tensor's header, and how to compute its values when the
@@ -257,8 +263,7 @@ void add_sliced_tensor(const ApplyContext& c, const std::string& name, const Che
       (weight || name == layer_spec.fused_gate_up_bias || name == layer_spec.fused_down_bias);
   const bool down = name == layer_spec.fused_down;
   const bool scaled = down || name == layer_spec.fused_down_bias;
-  std::uint64_t count = 1;
-  for (auto d : info.shape) count *= d;
+  const std::uint64_t count = count_of(info);
   auto shape = info.shape;
   shape[0] = lp.keep.size();
   out.headers.push_back({name, info.dtype, shape});
@@ -301,21 +306,19 @@ void add_expert_tensor(const ApplyContext& c, const CheckpointTensor& info,
     const MlpNames& n = layer_spec.experts[std::size_t(expert)];
     return matrix == 'g' ? n.gate : matrix == 'u' ? n.up : n.down;
   };
-  std::uint64_t count = 1;
-  for (auto d : info.shape) count *= d;
+  const std::uint64_t count = count_of(info);
   out.headers.push_back(
       {matrix_of(static_cast<int>(pos - lp.keep.begin())), info.dtype, info.shape});
   c.summary.parameters_after += count;
   out.makers.push_back([c, &lp, ls, info, where, matrix_of]() -> hc::Result<std::vector<float>> {
     const auto [members, pi] = members_of(lp, ls, where.expert, c.options.mode == ApplyMode::Merge);
-    std::vector<std::vector<float>> values;
-    for (int m : members) {
-      auto read = c.checkpoint.read_f32(matrix_of(m));
+    // One member in memory at a time, accumulated into the merged weights.
+    std::vector<double> acc(count_of(info), 0.0);
+    for (std::size_t k = 0; k < members.size(); ++k) {
+      auto read = c.checkpoint.read_f32(matrix_of(members[k]));
       if (!read.ok()) return read.error();
-      values.push_back(std::move(read).value());
+      hc::merge_accumulate(acc, *read, pi[k]);
     }
-    const std::vector<std::span<const float>> rows(values.begin(), values.end());
-    std::vector<double> acc = hc::merge_rows(rows, pi);
     if (where.matrix == 'd') {
       for (double& x : acc) x *= c.options.output_scale;
     }
@@ -338,8 +341,7 @@ hc::Result<OutputTensors> plan_output(const ApplyContext& c) {
   OutputTensors out;
   for (const std::string& name : c.checkpoint.tensor_names()) {
     const CheckpointTensor info = *c.checkpoint.info(name);
-    std::uint64_t count = 1;
-    for (auto d : info.shape) count *= d;
+    const std::uint64_t count = count_of(info);
     c.summary.parameters_before += count;
     const bool scale = name.size() > 10 && name.compare(name.size() - 10, 10, "_scale_inv") == 0;
     if (info.dtype == hc::Dtype::F8_E4M3 || scale) {

@@ -11,6 +11,19 @@
 namespace hc::native {
 
 namespace detail {
+// A Malformed error (a config key missing or invalid), for the adapters' messages.
+inline hc::Error malformed(const std::string& message) {
+  return hc::make_error(hc::ErrorCode::Malformed, message);
+}
+
+// Assigns the value of a Result-returning `expr` to `target`, or returns its error.
+#define HC_FILL(target, expr)                \
+  do {                                       \
+    auto value_ = (expr);                    \
+    if (!value_.ok()) return value_.error(); \
+    target = *value_;                        \
+  } while (0)
+
 // Per-family adapters (family_*.cpp): fill family-specific fields and tensor names.
 hc::Status fill_mixtral(const nlohmann::json& config, MoeModelSpec& spec);
 hc::Status fill_qwen_olmoe(const nlohmann::json& config, MoeModelSpec& spec);

@@ -8,20 +8,9 @@
 namespace hc::native::detail {
 namespace {
 
-hc::Error malformed(const std::string& message) {
-  return hc::make_error(hc::ErrorCode::Malformed, message);
-}
-
 hc::Error unsupported(const std::string& message) {
   return hc::make_error(hc::ErrorCode::InvalidArgument, message);
 }
-
-#define HC_FILL(target, expr)                \
-  do {                                       \
-    auto value_ = (expr);                    \
-    if (!value_.ok()) return value_.error(); \
-    target = *value_;                        \
-  } while (0)
 
 // An optional integer whose explicit null means "none" (0), e.g. q_lora_rank: null in V2-Lite.
 hc::Result<int> int_or_null(const nlohmann::json& config, const char* key, int fallback) {
@@ -165,7 +154,5 @@ hc::Status fill_deepseek(const nlohmann::json& config, MoeModelSpec& spec) {
   fill_names(spec);
   return hc::Ok{};
 }
-
-#undef HC_FILL
 
 }  // namespace hc::native::detail

@@ -8,17 +8,6 @@
 namespace hc::native::detail {
 namespace {
 
-hc::Error malformed(const std::string& message) {
-  return hc::make_error(hc::ErrorCode::Malformed, message);
-}
-
-#define HC_FILL(target, expr)                \
-  do {                                       \
-    auto value_ = (expr);                    \
-    if (!value_.ok()) return value_.error(); \
-    target = *value_;                        \
-  } while (0)
-
 // layer_types from the config, or transformers' default (even layers sliding, odd full).
 hc::Result<std::vector<bool>> sliding_layers(const nlohmann::json& config, int layers) {
   std::vector<bool> sliding(static_cast<std::size_t>(layers));
@@ -95,7 +84,5 @@ hc::Status fill_gpt_oss(const nlohmann::json& config, MoeModelSpec& spec) {
   }
   return hc::Ok{};
 }
-
-#undef HC_FILL
 
 }  // namespace hc::native::detail

@@ -1,4 +1,4 @@
-// Family adapters for Mixtral, Qwen2-MoE, Qwen3-MoE and OLMoE (docs/FAMILIES.md-2.4):
+// Family adapters for Mixtral, Qwen2-MoE, Qwen3-MoE and OLMoE (docs/FAMILIES.md):
 // config keys and defaults per family; the shared naming lives in model_spec.cpp.
 #include <string>
 
@@ -6,21 +6,6 @@
 #include "hc/native/model_spec.hpp"
 
 namespace hc::native::detail {
-namespace {
-
-hc::Error malformed(const std::string& message) {
-  return hc::make_error(hc::ErrorCode::Malformed, message);
-}
-
-#define HC_FILL(target, expr)                \
-  do {                                       \
-    auto value_ = (expr);                    \
-    if (!value_.ok()) return value_.error(); \
-    target = *value_;                        \
-  } while (0)
-
-}  // namespace
-
 hc::Status fill_mixtral(const nlohmann::json& config, MoeModelSpec& spec) {
   HC_FILL(spec.num_experts, config_int(config, "num_local_experts"));
   HC_FILL(spec.top_k, config_int(config, "num_experts_per_tok"));
@@ -73,7 +58,5 @@ hc::Status fill_qwen_olmoe(const nlohmann::json& config, MoeModelSpec& spec) {
   fill_common_names(spec, "mlp", "gate_proj", "up_proj", "down_proj");
   return hc::Ok{};
 }
-
-#undef HC_FILL
 
 }  // namespace hc::native::detail

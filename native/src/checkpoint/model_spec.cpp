@@ -11,9 +11,7 @@
 namespace hc::native {
 namespace {
 
-hc::Error malformed(const std::string& message) {
-  return hc::make_error(hc::ErrorCode::Malformed, message);
-}
+using detail::malformed;
 
 struct FamilyEntry {
   Family family;

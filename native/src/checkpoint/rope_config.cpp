@@ -12,10 +12,6 @@
 namespace hc::native::detail {
 namespace {
 
-hc::Error malformed(const std::string& message) {
-  return hc::make_error(hc::ErrorCode::Malformed, message);
-}
-
 // A number from `params`, `fallback` when absent, null or 0 (transformers' `x or default`).
 hc::Result<double> number_or(const nlohmann::json& params, const std::string& where,
                              const char* key, double fallback, bool zero_is_absent) {

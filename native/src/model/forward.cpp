@@ -10,15 +10,6 @@
 #include "hc/native/forward_ops.hpp"
 
 namespace hc::native {
-namespace {
-
-// Runs `body` through the LibTorch error boundary.
-template <typename F>
-auto guarded(const char* what, F&& body) {
-  return guard_torch(what, std::forward<F>(body));
-}
-
-}  // namespace
 
 hc::Result<ForwardModel> ForwardModel::open(const std::filesystem::path& dir, at::Device device) {
   auto checkpoint = open_checkpoint(dir);
@@ -46,7 +37,7 @@ hc::Result<at::Tensor> ForwardModel::embed(const std::vector<std::int32_t>& ids)
                                 std::to_string(m_spec.vocab_size) + ")");
     }
   }
-  return guarded("embed", [&] {
+  return guard_torch("embed", [&] {
     const at::Tensor table = detail::load_tensor(m_checkpoint, m_spec.embed_tokens, m_device);
     std::vector<int64_t> wide(ids.begin(), ids.end());
     const at::Tensor index = at::tensor(wide, at::TensorOptions().dtype(at::kLong)).to(m_device);
@@ -114,7 +105,7 @@ hc::Result<at::Tensor> ForwardModel::run_layer(int layer, const at::Tensor& hidd
                           "forward: layer " + std::to_string(layer) + " out of range");
   }
   const LayerSpec& spec = m_spec.layers[static_cast<std::size_t>(layer)];
-  return guarded("layer", [&] {
+  return guard_torch("layer", [&] {
     const at::Tensor h = hidden.to(m_device, at::kFloat);
     const at::Tensor mid = attention_residual(m_spec, spec, m_checkpoint, h, m_device);
     LayerObservation observation;
@@ -127,7 +118,7 @@ hc::Result<at::Tensor> ForwardModel::run_layer(int layer, const at::Tensor& hidd
 }
 
 hc::Result<at::Tensor> ForwardModel::head(const at::Tensor& hidden) const {
-  return guarded("head", [&] {
+  return guard_torch("head", [&] {
     const at::Tensor normed = detail::rms_norm(
         hidden.to(m_device, at::kFloat),
         detail::load_tensor(m_checkpoint, m_spec.final_norm, m_device), m_spec.rms_norm_eps);
@@ -155,7 +146,7 @@ hc::Result<double> ForwardModel::perplexity(const std::vector<std::int32_t>& ids
   }
   auto out = logits(ids);
   if (!out.ok()) return out.error();
-  return guarded("perplexity", [&] {
+  return guard_torch("perplexity", [&] {
     const int64_t t = static_cast<int64_t>(ids.size());
     const at::Tensor logp = at::log_softmax(out->narrow(0, 0, t - 1).to(at::kDouble), -1);
     std::vector<int64_t> next(ids.begin() + 1, ids.end());
@@ -185,7 +176,7 @@ hc::Result<std::vector<at::Tensor>> ForwardModel::run_sequences(
   }
   for (int l = 0; l < static_cast<int>(m_spec.layers.size()); ++l) {
     const LayerSpec& spec = m_spec.layers[static_cast<std::size_t>(l)];
-    auto done = guarded("layer", [&] {
+    auto done = guard_torch("layer", [&] {
       // Attention per sequence (its weights decoded once, shared by all sequences); then the
       // token-wise MLP / MoE block once over every token, each expert loaded once.
       std::vector<at::Tensor> mids;

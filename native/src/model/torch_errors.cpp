@@ -22,6 +22,13 @@ bool mentions_device(std::string_view text) {
   return false;
 }
 
+hc::Error out_of_device_memory(const std::string& prefix, const std::string& what) {
+  return hc::make_error(hc::ErrorCode::DeviceOutOfMemory,
+                        prefix + "out of device memory (" + what +
+                            "); lower the number of tokens, the sequence length or the "
+                            "triangle count, or run on the CPU");
+}
+
 }  // namespace
 
 hc::Error error_from_exception(std::exception_ptr exception, const std::string& context,
@@ -32,18 +39,11 @@ hc::Error error_from_exception(std::exception_ptr exception, const std::string& 
   } catch (const detail::ForwardFailure& failure) {
     return failure.error;
   } catch (const c10::OutOfMemoryError& e) {
-    return hc::make_error(hc::ErrorCode::DeviceOutOfMemory,
-                          prefix + "out of device memory (" +
-                              first_line(e.what_without_backtrace()) +
-                              "); lower the number of tokens, the sequence length or the "
-                              "triangle count, or run on the CPU");
+    return out_of_device_memory(prefix, first_line(e.what_without_backtrace()));
   } catch (const c10::Error& e) {
     const std::string what = first_line(e.what_without_backtrace());
     if (what.find("out of memory") != std::string::npos) {
-      return hc::make_error(hc::ErrorCode::DeviceOutOfMemory,
-                            prefix + "out of device memory (" + what +
-                                "); lower the number of tokens, the sequence length or the "
-                                "triangle count, or run on the CPU");
+      return out_of_device_memory(prefix, what);
     }
     if (mentions_device(what)) {
       return hc::make_error(hc::ErrorCode::DeviceFailure, prefix + "device failure: " + what);

@@ -80,12 +80,7 @@ struct ApplyCli : CliFixture {
     BOOST_REQUIRE_MESSAGE(error.ok(), (error.ok() ? "" : error.error().message));
   }
   void write_ids() {
-    std::string raw;
-    for (int i = 0; i < 64; ++i) {
-      const std::int32_t id = (i * 11 + 3) % 64;
-      raw.append(reinterpret_cast<const char*>(&id), sizeof(id));
-    }
-    hc::test::spit(work / "ids.bin", raw);
+    hc::test::write_token_ids(work / "ids.bin", hc::test::token_ids(64, 64, 11, 3));
   }
 };
 
@@ -251,12 +246,7 @@ BOOST_FIXTURE_TEST_CASE(wanda_on_fused_layouts, CliFixture) {
       BOOST_REQUIRE(spec->layout == c.layout);
       BOOST_REQUIRE(
           write_checkpoint(dir, config, random_tensors(*spec, 9, hc::Dtype::F32), {}).ok());
-      std::string raw;
-      for (int i = 0; i < 96; ++i) {
-        const std::int32_t id = (i * 5 + 1) % 64;
-        raw.append(reinterpret_cast<const char*>(&id), sizeof(id));
-      }
-      hc::test::spit(work / "ids.bin", raw);
+      hc::test::write_token_ids(work / "ids.bin", hc::test::token_ids(96, 64, 5, 1));
       const std::string name = dir.filename().string();
       ok("extract --model " + name + " --ids ids.bin --seq-len 32 --out " + name + ".hcstats");
       const std::vector<int> keep = {0, 2, 3, 5, 6, 7};

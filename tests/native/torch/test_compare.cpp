@@ -19,15 +19,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string raw_ids(int n, int step, int offset) {
-  std::string raw;
-  for (int i = 0; i < n; ++i) {
-    const std::int32_t id = (i * step + offset) % 64;
-    raw.append(reinterpret_cast<const char*>(&id), sizeof(id));
-  }
-  return raw;
-}
-
 std::vector<std::vector<std::int32_t>> sequences_of(int n, int step, int offset, int len) {
   std::vector<std::vector<std::int32_t>> out;
   std::vector<std::int32_t> cur;
@@ -48,8 +39,8 @@ struct CompareCli : CliFixture {
     s.top_k = 2;
     s.vocab = 64;
     BOOST_REQUIRE(write_random_checkpoint(work / "model", Family::Mixtral, s, 5).ok());
-    hc::test::spit(work / "calib.ids", raw_ids(256, 11, 3));
-    hc::test::spit(work / "held.ids", raw_ids(96, 7, 1));
+    hc::test::write_token_ids(work / "calib.ids", hc::test::token_ids(256, 64, 11, 3));
+    hc::test::write_token_ids(work / "held.ids", hc::test::token_ids(96, 64, 7, 1));
     ok("extract --model model --ids calib.ids --seq-len 64 --out m.hcstats");
   }
 };
@@ -149,7 +140,7 @@ BOOST_FIXTURE_TEST_CASE(variants_intervals_selection_text_and_controls, CompareC
                                  {"name":"hc-oriented","method":"hodgecover",
                                   "harmonic_target":"oriented"},
                                  {"name":"reap","method":"reap"}]})");
-  hc::test::spit(work / "select.ids", raw_ids(96, 5, 2));
+  hc::test::write_token_ids(work / "select.ids", hc::test::token_ids(96, 64, 5, 2));
   const auto r =
       ok("compare --model model --stats m.hcstats --ids held.ids --seq-len 16 "
          "--ratios 0.5 --wanda 0.5 --variants variants.json --select-on-ids select.ids "

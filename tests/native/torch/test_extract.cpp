@@ -326,12 +326,7 @@ struct ExtractCli : CliFixture {
     s.layers = 3;
     const auto error = write_random_checkpoint(work / "model", Family::Qwen3Moe, s, 21);
     BOOST_REQUIRE(error.ok());
-    std::string raw;
-    for (int i = 0; i < 200; ++i) {
-      const std::int32_t id = (i * 13 + 5) % 64;
-      raw.append(reinterpret_cast<const char*>(&id), sizeof(id));
-    }
-    hc::test::spit(work / "calib.ids", raw);
+    hc::test::write_token_ids(work / "calib.ids", hc::test::token_ids(200, 64, 13, 5));
   }
   hc::StatsFile read(const std::string& name) const {
     const std::string bytes = hc::test::slurp(work / name);
@@ -433,12 +428,7 @@ BOOST_FIXTURE_TEST_CASE(cli_bad_inputs_leave_nothing_behind, ExtractCli) {
 // Every family extracts: DeepSeek's dense first layer is skipped, gpt-oss's fused experts
 // with biases and clamped SwiGLU run through the same barrier code; barriers finite, >= 0.
 BOOST_FIXTURE_TEST_CASE(cli_extracts_every_family, CliFixture) {
-  std::string raw;
-  for (int i = 0; i < 64; ++i) {
-    const std::int32_t id = (i * 13 + 5) % 64;
-    raw.append(reinterpret_cast<const char*>(&id), sizeof(id));
-  }
-  hc::test::spit(work / "calib.ids", raw);
+  hc::test::write_token_ids(work / "calib.ids", hc::test::token_ids(64, 64, 13, 5));
   for (Family family : {Family::Mixtral, Family::Qwen2Moe, Family::Qwen3Moe, Family::Olmoe,
                         Family::DeepseekV2, Family::DeepseekV3, Family::GptOss}) {
     const std::string name = family_model_type(family);
