@@ -7,6 +7,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config clang-format
+  clang libclang-rt-14-dev  # the sanitizer tree and libFuzzer (scripts/sanitize.sh, fuzz.sh)
   libeigen3-dev nlohmann-json3-dev libxxhash-dev libboost-test-dev libbenchmark-dev libcli11-dev
   emscripten dpkg-dev python3-numpy
   libimgui-dev libstb-dev libsdl2-dev libgl-dev chromium

@@ -25,6 +25,8 @@ const char* error_code_name(ErrorCode code) {
       return "DeviceOutOfMemory";
     case ErrorCode::DeviceFailure:
       return "DeviceFailure";
+    case ErrorCode::NonFinite:
+      return "NonFinite";
   }
   return "Unknown";
 }

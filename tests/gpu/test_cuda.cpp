@@ -1,4 +1,5 @@
-// CUDA parity: the forward pass, eval and extract on the GPU agree with the CPU. The suite is
+// CUDA parity: the forward pass, eval and extract (the whole statistics file for every barrier
+// kind, and the plan from it) on the GPU agree with the CPU. The suite is
 // skipped (main.cpp exits 77), with the reason, when LibTorch has no CUDA device (Debian's LibTorch
 // is CPU-only; build against pip torch on a GPU machine to run them, see README).
 #include <ATen/Context.h>
@@ -11,6 +12,7 @@
 #include "hc/native/evaluate.hpp"
 #include "hc/native/extract.hpp"
 #include "hc/native/forward.hpp"
+#include "hc/stats_file.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -98,6 +100,92 @@ BOOST_AUTO_TEST_CASE(eval_and_extract_match_cpu) {
     for (std::size_t i = 0; i < a.edge_barrier.size(); ++i) {
       BOOST_CHECK_SMALL(a.edge_barrier[i] - b.edge_barrier[i],
                         std::max(1e-2f * a.edge_barrier[i], 1e-6f));
+    }
+  }
+}
+
+// The whole statistics file, CPU against CUDA, for every barrier kind: every tensor within the
+// tolerance stated beside it, the same graph, and the same HodgeCover plan from both files.
+BOOST_AUTO_TEST_CASE(statistics_files_match_cpu_for_every_barrier_kind) {
+  hc::test::CliFixture f;
+  FixtureSizes sizes;
+  sizes.layers = 3;
+  sizes.experts = 8;
+  BOOST_REQUIRE(write_random_checkpoint(f.work / "m", Family::Qwen3Moe, sizes, 5).ok());
+  hc::test::write_token_ids(f.work / "calib.ids", hc::test::token_ids(512, 64, 19, 2));
+  const double tokens = 512.0;
+  // Relative closeness with an absolute floor (values near zero).
+  auto check_close = [](const std::vector<float>& a, const std::vector<float>& b, double rel,
+                        double floor, const std::string& what) {
+    BOOST_REQUIRE_MESSAGE(a.size() == b.size(), what << ": sizes differ");
+    double worst = 0.0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      const double diff = std::abs(double(a[i]) - double(b[i]));
+      const double allowed = std::max(rel * std::abs(double(a[i])), floor);
+      worst = std::max(worst, diff / allowed);
+      BOOST_CHECK_MESSAGE(diff <= allowed,
+                          what << "[" << i << "]: cpu " << a[i] << ", cuda " << b[i]);
+    }
+    return worst;
+  };
+  for (const char* barrier : {"kl_lens", "kl_full", "output_l2"}) {
+    BOOST_TEST_CONTEXT(barrier) {
+      for (const char* device : {"cpu", "cuda"}) {
+        f.ok(std::string("extract --model m --ids calib.ids --seq-len 64 --tokens 512 ") +
+             "--barrier " + barrier + " --device " + device + " --out " + device + ".hcstats");
+        f.ok(std::string("select ") + device + ".hcstats --ratio 0.5 --out " + device +
+             ".plan.json");
+      }
+      auto read = [&](const std::string& name) {
+        const std::string bytes = hc::test::slurp(f.work / name);
+        auto stats = hc::read_stats(
+            {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, name);
+        BOOST_REQUIRE(stats.ok());
+        return *stats;
+      };
+      const hc::StatsFile cpu = read("cpu.hcstats"), cuda = read("cuda.hcstats");
+      BOOST_REQUIRE_EQUAL(cpu.layers.size(), cuda.layers.size());
+      double worst = 0.0;
+      for (std::size_t l = 0; l < cpu.layers.size(); ++l) {
+        const auto& a = cpu.layers[l];
+        const auto& b = cuda.layers[l];
+        const std::string at = "layer " + std::to_string(a.layer) + " ";
+        // Routing may flip on a near-tie: one token per expert at most.
+        worst = std::max(worst, check_close(a.frequency, b.frequency, 0.0, 1.0 / tokens + 1e-6,
+                                            at + "frequency"));
+        worst = std::max(
+            worst, check_close(a.gate_mass, b.gate_mass, 1e-3, 1.0 / tokens, at + "gate_mass"));
+        worst = std::max(worst, check_close(a.reap, b.reap, 1e-2, 1e-5, at + "reap"));
+        worst = std::max(worst, check_close(a.ean, b.ean, 1e-2, 1e-5, at + "ean"));
+        worst = std::max(
+            worst, check_close(a.input_sqnorm, b.input_sqnorm, 1e-3, 1e-6, at + "input_sqnorm"));
+        worst = std::max(
+            worst, check_close(a.inner_sqnorm, b.inner_sqnorm, 1e-2, 1e-6, at + "inner_sqnorm"));
+        BOOST_CHECK(a.edges == b.edges);
+        worst = std::max(
+            worst, check_close(a.edge_barrier, b.edge_barrier, 1e-2, 1e-6, at + "edge_barrier"));
+        // Triangles are the stage-1 candidates (a quantile of the pair barriers): the same set
+        // unless a pair barrier sits on the quantile; their barriers match where both have one.
+        if (a.triangles == b.triangles) {
+          worst = std::max(worst, check_close(a.triangle_barrier, b.triangle_barrier, 1e-2, 1e-6,
+                                              at + "triangle_barrier"));
+        } else {
+          BOOST_TEST_MESSAGE(at << "candidate triangles differ (a pair barrier on the quantile)");
+        }
+      }
+      BOOST_TEST_MESSAGE(barrier << ": worst difference " << worst << " of its tolerance");
+      const auto plan = [&](const std::string& name) {  // layer -> kept experts
+        nlohmann::json keep = nlohmann::json::object();
+        for (const auto& [layer, lp] :
+             nlohmann::json::parse(hc::test::slurp(f.work / name)).at("layers").items())
+          keep[layer] = lp.at("keep");
+        return keep;
+      };
+      BOOST_CHECK_MESSAGE(plan("cpu.plan.json") == plan("cuda.plan.json"),
+                          "plans differ: " << plan("cpu.plan.json").dump() << " vs "
+                                           << plan("cuda.plan.json").dump());
+      for (const char* name : {"cpu.hcstats", "cuda.hcstats", "cpu.plan.json", "cuda.plan.json"})
+        fs::remove(f.work / name);
     }
   }
 }

@@ -21,6 +21,7 @@ enum class ErrorCode {
   InputUnreadable,     // an input file or directory is missing, a directory, or cannot be read
   DeviceOutOfMemory,   // the accelerator ran out of memory (lower tokens, batch or length)
   DeviceFailure,       // the accelerator failed: device lost, driver or kernel error
+  NonFinite,           // NaN or Inf appeared in the model's activations or its statistics
 };
 
 const char* error_code_name(ErrorCode code);

@@ -4,7 +4,6 @@
 
 #include <unistd.h>
 
-#include <fstream>
 #include <set>
 
 #include "hc/native/dtype_convert.hpp"
@@ -15,11 +14,10 @@ namespace fs = std::filesystem;
 namespace {
 
 hc::Status write_bytes(const fs::path& path, const std::uint8_t* data, std::size_t size) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
-  out.flush();
-  if (!out) return hc::make_error(hc::ErrorCode::WriteFailed, path.string() + ": cannot write");
-  return hc::Ok{};
+  auto out = FileWriter::create(path);
+  if (!out.ok()) return out.error();
+  HC_TRY_STATUS(out->write(data, size));
+  return out->finish();
 }
 
 hc::Status write_text(const fs::path& path, const std::string& text) {
@@ -85,11 +83,10 @@ hc::Status write_contents(const fs::path& tmp, const nlohmann::json& config,
       entries.push_back(
           {t.name, t.dtype, t.shape, element_count(t) * (hc::dtype_bits(t.dtype) / 8)});
     }
-    const fs::path path = tmp / name;
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    auto out = FileWriter::create(tmp / name);
+    if (!out.ok()) return out.error();
     const auto header = hc::safetensors_header({{"format", "pt"}}, entries);
-    out.write(reinterpret_cast<const char*>(header.data()),
-              static_cast<std::streamsize>(header.size()));
+    HC_TRY_STATUS(out->write(header.data(), header.size()));
     for (std::size_t i : shards[s]) {
       const TensorHeader& t = tensors[i];
       auto values = produce(i);
@@ -100,14 +97,11 @@ hc::Status write_contents(const fs::path& tmp, const nlohmann::json& config,
                             " elements");
       }
       const auto bytes = encode_f32(t.dtype, *values);
-      out.write(reinterpret_cast<const char*>(bytes.data()),
-                static_cast<std::streamsize>(bytes.size()));
-      if (!out) return write_failed(path.string() + ": cannot write");
+      HC_TRY_STATUS(out->write(bytes.data(), bytes.size()));
       weight_map[t.name] = name;
       total += bytes.size();
     }
-    out.flush();
-    if (!out) return write_failed(path.string() + ": cannot write");
+    HC_TRY_STATUS(out->finish());
   }
   if (shards.size() > 1) {
     const nlohmann::json index = {{"metadata", {{"total_size", total}}},

@@ -24,6 +24,8 @@ int exit_code_for(hc::ErrorCode code) {
     case hc::ErrorCode::DeviceOutOfMemory:
     case hc::ErrorCode::DeviceFailure:
       return kExitDevice;
+    case hc::ErrorCode::NonFinite:
+      return kExitNonFinite;
   }
   return kExitRuntime;
 }

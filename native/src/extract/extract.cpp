@@ -218,6 +218,10 @@ class PartialRun {
     if (!fs::exists(m_dir / "run.json")) {
       std::error_code ec;
       fs::create_directories(m_dir, ec);
+      if (ec) {
+        return error(hc::ErrorCode::WriteFailed,
+                     m_dir.string() + ": cannot create directory: " + ec.message());
+      }
       const nlohmann::json run = {{"fingerprint", m_fingerprint}, {"created", m_created}};
       HC_TRY_STATUS(write_text_atomic(m_dir / "run.json", run.dump(2)));
     }
@@ -295,8 +299,8 @@ hc::Result<hc::LayerStats> extract_layer(const ForwardModel& model, const LayerO
   for (const auto& t : triples) stats.triangles.push_back({t[0], t[1], t[2]});
   stats.triangle_barrier = *triple_barriers;
   if (auto valid = hc::validate_layer(stats); !valid.ok()) {
-    return error(hc::ErrorCode::NumericalFailure,
-                 where + ": " + valid.error().message + " (non-finite barrier?)");
+    return error(hc::ErrorCode::NonFinite,
+                 where + ": " + valid.error().message + "; nothing was written");
   }
   return stats;
 }

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace hc::native {
 namespace {
@@ -188,6 +189,56 @@ hc::Status write_file_atomic(const std::filesystem::path& path,
   }
   guard.committed();
   sync_directory(parent);
+  return hc::Ok{};
+}
+
+hc::Result<FileWriter> FileWriter::create(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    return hc::make_error(hc::ErrorCode::WriteFailed,
+                          describe(path, "cannot create: " + errno_text(errno)));
+  }
+  return FileWriter(path, fd);
+}
+
+FileWriter::FileWriter(FileWriter&& other) noexcept
+    : m_path(std::move(other.m_path)), m_fd(std::exchange(other.m_fd, -1)) {}
+
+FileWriter& FileWriter::operator=(FileWriter&& other) noexcept {
+  if (this != &other) {
+    if (m_fd >= 0) ::close(m_fd);
+    m_path = std::move(other.m_path);
+    m_fd = std::exchange(other.m_fd, -1);
+  }
+  return *this;
+}
+
+FileWriter::~FileWriter() {
+  if (m_fd >= 0) ::close(m_fd);
+}
+
+hc::Status FileWriter::write(const void* data, std::size_t size) {
+  if (m_fd < 0) return hc::make_error(hc::ErrorCode::WriteFailed, describe(m_path, "closed"));
+  if (!write_all(m_fd, static_cast<const std::uint8_t*>(data), size)) {
+    return hc::make_error(hc::ErrorCode::WriteFailed,
+                          describe(m_path, "write failed: " + errno_text(errno)));
+  }
+  return hc::Ok{};
+}
+
+hc::Status FileWriter::finish() {
+  if (m_fd < 0) return hc::make_error(hc::ErrorCode::WriteFailed, describe(m_path, "closed"));
+  const int fd = std::exchange(m_fd, -1);
+  if (::fsync(fd) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return hc::make_error(hc::ErrorCode::WriteFailed,
+                          describe(m_path, "fsync failed: " + errno_text(err)));
+  }
+  if (::close(fd) != 0) {
+    return hc::make_error(hc::ErrorCode::WriteFailed,
+                          describe(m_path, "close failed: " + errno_text(errno)));
+  }
   return hc::Ok{};
 }
 

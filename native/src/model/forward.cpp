@@ -111,6 +111,7 @@ hc::Result<at::Tensor> ForwardModel::run_layer(int layer, const at::Tensor& hidd
     LayerObservation observation;
     observation.hidden = h;
     at::Tensor out = mlp_residual(m_spec, spec, m_checkpoint, mid, m_device, observation);
+    detail::require_finite(out, "layer " + std::to_string(layer) + " output");
     observation.output = out;
     if (observe) observe(observation);
     return out;
@@ -123,7 +124,9 @@ hc::Result<at::Tensor> ForwardModel::head(const at::Tensor& hidden) const {
         hidden.to(m_device, at::kFloat),
         detail::load_tensor(m_checkpoint, m_spec.final_norm, m_device), m_spec.rms_norm_eps);
     const std::string& out = m_spec.lm_head.empty() ? m_spec.embed_tokens : m_spec.lm_head;
-    return at::linear(normed, detail::load_tensor(m_checkpoint, out, m_device));  // [T, V]
+    at::Tensor logits = at::linear(normed, detail::load_tensor(m_checkpoint, out, m_device));
+    detail::require_finite(logits, "output logits");
+    return logits;  // [T, V]
   });
 }
 
@@ -191,6 +194,7 @@ hc::Result<std::vector<at::Tensor>> ForwardModel::run_sequences(
       const at::Tensor mid = at::cat(mids, 0);
       mids.clear();
       const at::Tensor out = mlp_residual(m_spec, spec, m_checkpoint, mid, m_device, observation);
+      detail::require_finite(out, "layer " + std::to_string(l) + " output");
       hidden = at::split_with_sizes(out, lengths, 0);
       observation.output = out;
       if (observe) observe(observation);

@@ -69,4 +69,15 @@ at::Tensor dense_mlp(const LayerSpec& layer, const Checkpoint& checkpoint, const
                 load_tensor(checkpoint, layer.dense.down, device));
 }
 
+void require_finite(const at::Tensor& t, const std::string& what) {
+  if (!t.defined() || at::isfinite(t).all().item<bool>()) return;
+  const auto nan = at::isnan(t).sum().item<int64_t>();
+  const auto inf = at::isinf(t).sum().item<int64_t>();
+  throw ForwardFailure{hc::make_error(
+      hc::ErrorCode::NonFinite,
+      what + ": " + std::to_string(nan) + " NaN and " + std::to_string(inf) +
+          " infinite values (the checkpoint's weights hold NaN/Inf, or the activations "
+          "overflow; nothing was written)")};
+}
+
 }  // namespace hc::native::detail

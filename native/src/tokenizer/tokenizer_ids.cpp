@@ -1,8 +1,9 @@
 // Pre-tokenized calibration ids: NumPy .npy arrays (validated header) or raw little-endian
 // int32 files, both turned into non-negative int32 token ids.
+#include <cctype>
 #include <cstring>
 #include <limits>
-#include <regex>
+#include <optional>
 
 #include "hc/native/file_io.hpp"
 #include "hc/native/tokenizer.hpp"
@@ -26,11 +27,54 @@ std::uint64_t read_le(const std::uint8_t* p, std::size_t n) {
   return v;
 }
 
-// Value of 'key' in the header dict, as raw text ("'<i4'", "False", "(12,)").
+// Value of 'key' in the header dict, as raw text ("'<i4'", "False", "(12,)"); empty when the
+// key is missing. A linear scan, not std::regex: libstdc++'s regex recurses per character and
+// takes seconds (or the stack) on a 64 KiB header.
 std::string header_field(const std::string& header, const std::string& key) {
-  const std::regex re("['\"]" + key + "['\"]\\s*:\\s*('[^']*'|\"[^\"]*\"|\\([^)]*\\)|\\w+)");
-  std::smatch m;
-  return std::regex_search(header, m, re) ? m[1].str() : std::string();
+  auto is_word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  auto skip_space = [&](std::size_t i) {
+    while (i < header.size() && std::isspace(static_cast<unsigned char>(header[i]))) ++i;
+    return i;
+  };
+  for (const char quote : {'\'', '"'}) {
+    const std::string quoted = quote + key + quote;
+    for (std::size_t at = header.find(quoted); at != std::string::npos;
+         at = header.find(quoted, at + 1)) {
+      std::size_t i = skip_space(at + quoted.size());
+      if (i >= header.size() || header[i] != ':') continue;
+      i = skip_space(i + 1);
+      if (i >= header.size()) return {};
+      const char open = header[i];
+      if (open == '\'' || open == '"' || open == '(') {
+        const std::size_t close = header.find(open == '(' ? ')' : open, i + 1);
+        return close == std::string::npos ? std::string() : header.substr(i, close - i + 1);
+      }
+      std::size_t end = i;
+      while (end < header.size() && is_word(header[end])) ++end;
+      return header.substr(i, end - i);
+    }
+  }
+  return {};
+}
+
+// The length of a 1-D shape "(N,)" / "(N)" (spaces allowed), or nullopt for anything else.
+std::optional<std::string> one_d_length(const std::string& shape) {
+  if (shape.size() < 3 || shape.front() != '(' || shape.back() != ')') return std::nullopt;
+  std::size_t i = 1;
+  const std::size_t end = shape.size() - 1;
+  auto skip_space = [&] {
+    while (i < end && std::isspace(static_cast<unsigned char>(shape[i]))) ++i;
+  };
+  skip_space();
+  const std::size_t digits = i;
+  while (i < end && std::isdigit(static_cast<unsigned char>(shape[i]))) ++i;
+  if (i == digits) return std::nullopt;
+  std::string count = shape.substr(digits, i - digits);
+  skip_space();
+  if (i < end && shape[i] == ',') ++i;
+  skip_space();
+  if (i != end) return std::nullopt;
+  return count;
 }
 
 hc::Result<std::vector<std::int32_t>> parse_npy(std::span<const std::uint8_t> bytes,
@@ -74,12 +118,9 @@ hc::Result<std::vector<std::int32_t>> parse_npy(std::span<const std::uint8_t> by
                ".npy dtype '" + descr +
                    "' is not supported (need little-endian int32, int64, uint16 or uint32)");
   }
-  std::smatch m;
-  static const std::regex one_d(R"(^\(\s*(\d+)\s*,?\s*\)$)");
-  if (!std::regex_match(shape, m, one_d)) {
-    return bad(source, ".npy array has shape " + shape + "; need a 1-D array");
-  }
-  const std::string count_text = m[1].str();
+  const std::optional<std::string> length = one_d_length(shape);
+  if (!length) return bad(source, ".npy array has shape " + shape + "; need a 1-D array");
+  const std::string& count_text = *length;
   if (count_text.size() > 15) return bad(source, ".npy shape is implausibly large");
   const std::size_t count = std::stoull(count_text);
   const std::size_t data_start = header_start + header_len;

@@ -25,6 +25,27 @@ hc::Status write_file_atomic(const std::filesystem::path& path,
                              std::span<const std::uint8_t> bytes);
 hc::Status write_text_atomic(const std::filesystem::path& path, std::string_view text);
 
+// A file written in pieces (the checkpoint writer's shards, inside a staging folder that is
+// renamed as a whole): created or truncated by create(), synced and closed by finish(). Every
+// failure is WriteFailed "<path>: <what>: <reason>"; a writer dropped unfinished just closes.
+class FileWriter {
+ public:
+  static hc::Result<FileWriter> create(const std::filesystem::path& path);
+  FileWriter(FileWriter&& other) noexcept;
+  FileWriter& operator=(FileWriter&& other) noexcept;
+  FileWriter(const FileWriter&) = delete;
+  FileWriter& operator=(const FileWriter&) = delete;
+  ~FileWriter();
+
+  hc::Status write(const void* data, std::size_t size);
+  hc::Status finish();
+
+ private:
+  FileWriter(std::filesystem::path path, int fd) : m_path(std::move(path)), m_fd(fd) {}
+  std::filesystem::path m_path;
+  int m_fd = -1;
+};
+
 // The temporary name write_file_atomic uses for `path` in this process.
 std::filesystem::path temp_path_for(const std::filesystem::path& path);
 

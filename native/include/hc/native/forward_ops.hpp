@@ -20,6 +20,10 @@ namespace hc::native::detail {
 // LayerWeightScope each tensor is decoded once and reused until the scope ends.
 at::Tensor load_tensor(const Checkpoint& checkpoint, const std::string& name, at::Device device);
 
+// Throws ForwardFailure (NonFinite) when `t` holds NaN or Inf: "<what>: N NaN and M infinite
+// values" and what usually causes them. One reduction on the tensor's device.
+void require_finite(const at::Tensor& t, const std::string& what);
+
 // While alive (on this thread), load_tensor keeps what it decodes, so running one layer over
 // many sequences decodes its weights once; the weights are released when the scope ends.
 class LayerWeightScope {
