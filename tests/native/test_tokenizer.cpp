@@ -346,6 +346,17 @@ BOOST_AUTO_TEST_CASE(npy_and_raw_token_ids) {
                                     {0, 0, 0, 0, 0, 0, 0, 0})),
                       "1-D"));
   BOOST_TEST(contains(ids_error(npy(i4, {1, 0, 0, 0})), "need 12"));
+  // Double-quoted keys, spaces around the colon and a long padded header (the parser is a
+  // linear scan; std::regex took seconds here); a key inside another value is not the key.
+  auto d = parse_token_ids(npy("{\"descr\" : '<i4', 'fortran_order':False, " +
+                                   std::string(30000, ' ') + "'shape': ( 1 , ), }",
+                               {9, 0, 0, 0}),
+                           "d.npy");
+  BOOST_REQUIRE(d.ok());
+  BOOST_TEST(*d == (Ids{9}), boost::test_tools::per_element());
+  BOOST_TEST(contains(
+      ids_error(npy("{'x': 'shape', 'descr': '<i4', 'fortran_order': False, }", {0, 0, 0, 0})),
+      "lacks"));
   BOOST_TEST(contains(ids_error(npy(i4, {0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0})),
                       "out of range"));
   BOOST_TEST(contains(ids_error({0x93, 'N', 'U', 'M', 'P', 'Y', 1}), "truncated"));
