@@ -1,6 +1,9 @@
 // Tests of native file I/O: whole-file reads with path-naming errors and atomic writes that
 // never leave partial output or temporaries.
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
@@ -130,6 +133,40 @@ BOOST_AUTO_TEST_CASE(remove_tree_removes_contents_not_link_targets) {
   remove_tree(dir.root / "plain.txt", ec);
   BOOST_CHECK(!ec);
   BOOST_CHECK(!fs::exists(dir.root / "plain.txt"));
+}
+
+BOOST_AUTO_TEST_CASE(temporaries_of_killed_writers_are_removed) {
+  TempDir dir;
+  const pid_t child = ::fork();
+  if (child == 0) std::_Exit(0);
+  ::waitpid(child, nullptr, 0);  // a process that no longer runs
+  const std::string dead = std::to_string(child), alive = std::to_string(::getpid());
+  auto file = [&](const std::string& name) { std::ofstream(dir.root / name) << "x"; };
+  auto folder = [&](const std::string& name) {
+    fs::create_directory(dir.root / name);
+    std::ofstream(dir.root / name / "inside") << "x";
+  };
+  file("out.tmp." + dead);
+  folder("out.staging." + dead);
+  folder("out.staging." + dead + ".tmp." + dead);
+  folder(".out.tmp-" + dead + "-aB3xYz");
+  const std::vector<std::string> kept = {"out",
+                                         "out.tmp." + alive,           // this process runs
+                                         "out.tmp.1",                  // init runs
+                                         "out.staging." + dead + "x",  // not a temporary name
+                                         "out.partial",                // extract's resumable state
+                                         "other.tmp." + dead,          // another output's
+                                         ".out.tmp-" + alive + "-QQQQQQ"};
+  for (const auto& name : kept) file(name);
+  BOOST_CHECK_EQUAL(remove_dead_temporaries(dir.root / "out"), 4u);
+  std::vector<std::string> left;
+  for (const auto& entry : fs::directory_iterator(dir.root))
+    left.push_back(entry.path().filename().string());
+  std::sort(left.begin(), left.end());
+  std::vector<std::string> expected = kept;
+  std::sort(expected.begin(), expected.end());
+  BOOST_TEST(left == expected, boost::test_tools::per_element());
+  BOOST_CHECK_EQUAL(remove_dead_temporaries(dir.root / "out/"), 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -371,6 +371,7 @@ hc::Status write_output(const ApplyOptions& options, const hc::Plan& plan,
   fs::path target = options.out;
   if (target.filename().empty()) target = target.parent_path();
   const fs::path staging = target.string() + ".staging." + std::to_string(::getpid());
+  remove_dead_temporaries(target);
   remove_tree(staging, ec);
   CheckpointWriteOptions write_options;
   write_options.shard_bytes = options.shard_bytes;

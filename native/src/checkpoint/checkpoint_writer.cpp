@@ -134,6 +134,7 @@ hc::Status write_checkpoint_streamed(const fs::path& dir, const nlohmann::json& 
   fs::path target = dir;
   if (target.filename().empty()) target = target.parent_path();  // "out/" -> "out"
   const fs::path tmp = target.string() + ".tmp." + std::to_string(::getpid());
+  remove_dead_temporaries(target);
   remove_tree(tmp, ec);
   if (!fs::create_directories(tmp, ec)) {
     return write_failed(tmp.string() + ": cannot create directory: " + ec.message());

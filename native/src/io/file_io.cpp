@@ -7,8 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 #include <utility>
 
 namespace hc::native {
@@ -150,6 +152,76 @@ std::filesystem::path temp_path_for(const std::filesystem::path& path) {
   return temp;
 }
 
+namespace {
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && s.size() <= 9 && s.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+// True when `pid` names a process that runs on this machine (or cannot be checked).
+bool process_runs(std::string_view pid_text) {
+  const pid_t pid = static_cast<pid_t>(std::stol(std::string(pid_text)));
+  if (pid <= 0 || pid == ::getpid()) return true;
+  return ::kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+// The writer pids in a temporary's name left beside `name`, or none when it is not one.
+std::vector<std::string_view> writer_pids(std::string_view entry, const std::string& name) {
+  std::vector<std::string_view> pids;
+  const std::string hidden = "." + name + ".tmp-";
+  if (entry.size() > hidden.size() && entry.substr(0, hidden.size()) == hidden) {
+    const std::string_view rest = entry.substr(hidden.size());  // <pid>-XXXXXX
+    const std::size_t dash = rest.find('-');
+    if (dash != std::string_view::npos && all_digits(rest.substr(0, dash))) {
+      pids.push_back(rest.substr(0, dash));
+    }
+    return pids;
+  }
+  if (entry.size() <= name.size() + 1 || entry.substr(0, name.size()) != name ||
+      entry[name.size()] != '.') {
+    return pids;
+  }
+  std::string_view rest = entry.substr(name.size() + 1);  // (tmp|staging).<pid>[.tmp.<pid>]...
+  while (!rest.empty()) {
+    const std::size_t dot = rest.find('.');
+    if (dot == std::string_view::npos) return {};
+    const std::string_view kind = rest.substr(0, dot);
+    if (kind != "tmp" && kind != "staging") return {};
+    rest = rest.substr(dot + 1);
+    const std::size_t end = std::min(rest.find('.'), rest.size());
+    if (!all_digits(rest.substr(0, end))) return {};
+    pids.push_back(rest.substr(0, end));
+    rest = end < rest.size() ? rest.substr(end + 1) : std::string_view();
+  }
+  return pids;
+}
+
+}  // namespace
+
+std::size_t remove_dead_temporaries(const std::filesystem::path& target) {
+  std::filesystem::path t = target;
+  if (t.filename().empty()) t = t.parent_path();  // "out/" -> "out"
+  const std::string name = t.filename().string();
+  if (name.empty()) return 0;
+  const std::filesystem::path parent = t.has_parent_path() ? t.parent_path() : ".";
+  std::error_code ec;
+  std::vector<std::filesystem::path> dead;
+  for (const auto& entry : std::filesystem::directory_iterator(parent, ec)) {
+    const std::string entry_name = entry.path().filename().string();
+    const auto pids = writer_pids(entry_name, name);
+    if (pids.empty()) continue;
+    bool running = false;
+    for (const auto pid : pids) running = running || process_runs(pid);
+    if (!running) dead.push_back(entry.path());
+  }
+  std::size_t removed = 0;
+  for (const auto& path : dead) {
+    remove_tree(path, ec);
+    removed += !ec;
+  }
+  return removed;
+}
+
 hc::Status write_file_atomic(const std::filesystem::path& path,
                              std::span<const std::uint8_t> bytes) {
   auto fail = [&](const std::string& what) {
@@ -162,6 +234,7 @@ hc::Status write_file_atomic(const std::filesystem::path& path,
     return fail("cannot write: directory '" + parent.string() + "' does not exist");
   }
 
+  remove_dead_temporaries(path);
   const std::filesystem::path temp = temp_path_for(path);
   const int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
   int fd = ::open(temp.c_str(), flags, 0666);

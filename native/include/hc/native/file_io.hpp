@@ -46,6 +46,12 @@ class FileWriter {
   int m_fd = -1;
 };
 
+// Removes what killed writers left beside `target` (SIGKILL or a power cut skip every cleanup):
+// "<name>.tmp.<pid>", "<name>.staging.<pid>" with their nested temporaries, and
+// ".<name>.tmp-<pid>-XXXXXX", when process <pid> no longer runs on this machine. Temporaries of
+// running processes (this one included) are kept. Returns how many entries were removed.
+std::size_t remove_dead_temporaries(const std::filesystem::path& target);
+
 // The temporary name write_file_atomic uses for `path` in this process.
 std::filesystem::path temp_path_for(const std::filesystem::path& path);
 

@@ -1,8 +1,10 @@
-// A private working directory beside an output ("<dir>/.<name>.tmp-XXXXXX"), removed with all
-// its contents unless released: outputs are built there and renamed into place when complete.
+// A private working directory beside an output ("<dir>/.<name>.tmp-<pid>-XXXXXX"), removed with
+// all its contents unless released: outputs are built there and renamed into place when
+// complete. Creating one first removes those of writers that were killed.
 #pragma once
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <string>
@@ -20,7 +22,10 @@ class StagingDir {
   static hc::Result<StagingDir> beside(const std::filesystem::path& target) {
     const std::filesystem::path parent =
         target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
-    std::string pattern = (parent / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+    remove_dead_temporaries(target);
+    std::string pattern = (parent / ("." + target.filename().string() + ".tmp-" +
+                                     std::to_string(::getpid()) + "-XXXXXX"))
+                              .string();
     if (::mkdtemp(pattern.data()) == nullptr) {
       return hc::make_error(
           hc::ErrorCode::WriteFailed,
