@@ -112,6 +112,17 @@ void add_pre_tokenizer(const json& j, std::vector<PreTokenizerStep>& out) {
   out.push_back(std::move(step));
 }
 
+// A token id: a JSON integer in [0, 2^30]. Floats are refused before any conversion (a float
+// out of an integer's range is undefined behaviour in the cast nlohmann::json would do).
+std::int32_t token_id(const json& v, const std::string& what) {
+  constexpr std::int64_t kMaxId = std::int64_t{1} << 30;
+  if (!v.is_number_integer()) bad(what + ": id must be an integer");
+  const bool huge = v.is_number_unsigned() && v.get<std::uint64_t>() > std::uint64_t(kMaxId);
+  const std::int64_t id = huge ? -1 : v.get<std::int64_t>();
+  if (id < 0 || id > kMaxId) bad(what + ": id out of range");
+  return static_cast<std::int32_t>(id);
+}
+
 void load_model(const json& j, detail::TokenizerImpl& impl) {
   if (!j.is_object()) bad("\"model\" must be an object");
   // Old files omit the type; they are BPE when they have merges.
@@ -123,9 +134,7 @@ void load_model(const json& j, detail::TokenizerImpl& impl) {
   const json& vocab = j.at("vocab");
   if (!vocab.is_object()) bad("model.vocab must be an object of token → id");
   for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-    const std::int64_t id = it.value().get<std::int64_t>();
-    if (id < 0 || id > (1 << 30)) bad("model.vocab: id out of range for '" + it.key() + "'");
-    m.vocab.emplace(it.key(), static_cast<std::int32_t>(id));
+    m.vocab.emplace(it.key(), token_id(it.value(), "model.vocab['" + it.key() + "']"));
   }
   if (j.contains("dropout") && !j.at("dropout").is_null() && j.at("dropout").get<double>() > 0) {
     bad("unsupported BPE dropout (tokenization would be random)");
@@ -199,7 +208,8 @@ void load_post_processor(const json& j, detail::TokenizerImpl& impl) {
       const std::string name = piece.at("SpecialToken").at("id").get<std::string>();
       const json& special = j.at("special_tokens").at(name);
       for (const json& id : special.at("ids")) {
-        (seen_sequence ? impl.suffix_ids : impl.prefix_ids).push_back(id.get<std::int32_t>());
+        (seen_sequence ? impl.suffix_ids : impl.prefix_ids)
+            .push_back(token_id(id, "post_processor special token " + name));
       }
     }
   } else if (type != "ByteLevel") {
@@ -215,7 +225,9 @@ void load_decoder(const json& j, detail::TokenizerImpl& impl) {
   } else if (type == "ByteLevel") {
     impl.byte_level_decode = true;
   } else if (type == "Strip") {
-    impl.strip_leading_space = impl.strip_leading_space || j.value("start", 0) > 0;
+    impl.strip_leading_space =
+        impl.strip_leading_space ||
+        (j.contains("start") && j.at("start").is_number() && j.at("start").get<double>() > 0);
   } else if (type == "Metaspace") {
     const std::string scheme = j.value("prepend_scheme", std::string("always"));
     impl.strip_leading_space = scheme != "never" && flag(j, "add_prefix_space", true);
@@ -232,7 +244,7 @@ void build(const json& root, detail::TokenizerImpl& impl) {
     for (const json& t : root.at("added_tokens")) {
       detail::AddedToken token;
       token.content = t.at("content").get<std::string>();
-      token.id = t.at("id").get<std::int32_t>();
+      token.id = token_id(t.at("id"), "added_tokens");
       if (token.content.empty() || token.id < 0) bad("added_tokens: empty content or bad id");
       token.special = flag(t, "special", false);
       token.lstrip = flag(t, "lstrip", false);
