@@ -294,8 +294,8 @@ BOOST_FIXTURE_TEST_CASE(compare_fails_cleanly_at_every_step, FaultCli) {
 BOOST_FIXTURE_TEST_CASE(demo_fails_cleanly_at_every_step, FaultCli) {
   const long steps = check_every_step(
       "demo --tokens 256 --eval-tokens 256 --seq-len 64 --max-triangles 16 --ratios 0.5 "
-      "--wanda 0 --checkpoints best --out d",
-      "d", ENOSPC, 6);
+      "--wanda 0 --checkpoints best --out demo-run",
+      "demo-run", ENOSPC, 6);
   BOOST_TEST_MESSAGE("demo: " << steps << " write steps");
 }
 
