@@ -10,17 +10,28 @@ add_library(hc_native_torch STATIC
   ${CMAKE_CURRENT_LIST_DIR}/src/model/torch_errors.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/extract/barriers.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/extract/extract.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/extract/estimate.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/distributed/collective.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/eval/evaluate.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/eval/compare.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/train/train_model.cpp
 )
 target_include_directories(hc_native_torch PUBLIC ${CMAKE_CURRENT_LIST_DIR}/include)
+# c10d's Gloo process group (inside libtorch_cpu) needs Gloo's headers (Debian: libgloo-dev);
+# only collective.cpp includes it.
+find_path(HC_GLOO_INCLUDE_DIR gloo/algorithm.h)
+if(NOT HC_GLOO_INCLUDE_DIR)
+  message(FATAL_ERROR "gloo/algorithm.h not found: install libgloo-dev (scripts/setup.sh does)")
+endif()
+set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/src/distributed/collective.cpp PROPERTIES
+                            COMPILE_DEFINITIONS USE_C10D_GLOO=1)
 target_link_libraries(hc_native_torch PUBLIC hc_native ${TORCH_LIBRARIES})
 target_compile_options(hc_native_torch PRIVATE ${HC_WARNINGS})
 
 add_library(hc_cli_torch STATIC
   ${CMAKE_CURRENT_LIST_DIR}/src/cli/cmd_eval.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/cli/cmd_extract.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/cli/extract_estimate.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/cli/cmd_compare.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/cli/cmd_train.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/cli/cmd_demo_model.cpp

@@ -11,7 +11,7 @@ packages=(
   libeigen3-dev nlohmann-json3-dev libxxhash-dev libboost-test-dev libbenchmark-dev libcli11-dev
   emscripten dpkg-dev python3-numpy
   libimgui-dev libstb-dev libsdl2-dev libgl-dev chromium
-  libtorch-dev libopenblas0-pthread libpcre2-dev libicu-dev
+  libtorch-dev libgloo-dev libopenblas0-pthread libpcre2-dev libicu-dev
   dict-jargon  # training corpus of the bundled models (scripts/train_models.sh)
 )
 

@@ -27,6 +27,8 @@ const char* error_code_name(ErrorCode code) {
       return "DeviceFailure";
     case ErrorCode::NonFinite:
       return "NonFinite";
+    case ErrorCode::PeerFailed:
+      return "PeerFailed";
   }
   return "Unknown";
 }

@@ -22,6 +22,7 @@ enum class ErrorCode {
   DeviceOutOfMemory,   // the accelerator ran out of memory (lower tokens, batch or length)
   DeviceFailure,       // the accelerator failed: device lost, driver or kernel error
   NonFinite,           // NaN or Inf appeared in the model's activations or its statistics
+  PeerFailed,          // another process of a distributed run failed or could not be reached
 };
 
 const char* error_code_name(ErrorCode code);

@@ -26,6 +26,8 @@ int exit_code_for(hc::ErrorCode code) {
       return kExitDevice;
     case hc::ErrorCode::NonFinite:
       return kExitNonFinite;
+    case hc::ErrorCode::PeerFailed:
+      return kExitPeerFailed;
   }
   return kExitRuntime;
 }

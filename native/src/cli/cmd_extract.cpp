@@ -1,11 +1,17 @@
 // `hodgecover extract --model DIR (--text FILE|--ids FILE) --out F.hcstats ...`: calibration
 // statistics and merge barriers of every MoE layer (docs/METHOD.md, docs/CLI.md).
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <thread>
 #include <string>
 
 #include "cli_common.hpp"
 #include "commands.hpp"
+#include "extract_estimate.hpp"
 #include "hc/native/device.hpp"
 #include "hc/native/extract.hpp"
 
@@ -15,13 +21,46 @@ namespace {
 struct ExtractArgs {
   std::string model, text, ids, out;
   std::size_t tokens = 8192, seq_len = 0;
-  std::string device = "auto", barrier = "kl_lens";
+  std::string device = "auto", barrier = "kl_lens", compute_dtype = "auto";
   int max_triangles = 4096;
   double candidate_quantile = 0.75;
-  bool resume = false, json = false;
+  int processes = 0;  // --estimate only; 0: WORLD_SIZE or 1
+  bool resume = false, json = false, estimate = false;
 };
 
+int run_estimate(const ExtractArgs& args) {
+  EstimateArgs e;
+  e.model = args.model;
+  e.device = args.device;
+  e.compute_dtype = args.compute_dtype;
+  e.tokens = args.tokens;
+  e.seq_len = args.seq_len;
+  e.barrier = take_option("--barrier", parse_barrier(args.barrier));
+  e.max_triangles = args.max_triangles;
+  e.candidate_quantile = args.candidate_quantile;
+  e.processes = args.processes;
+  if (e.processes <= 0) {
+    const char* world = std::getenv("WORLD_SIZE");
+    e.processes = world != nullptr ? std::max(1, std::atoi(world)) : 1;
+  }
+  e.json = args.json;
+  return run_extract_estimate(e);
+}
+
+// Ranks on one machine share its cores: unless OMP_NUM_THREADS says otherwise, each CPU rank
+// takes cores / LOCAL_WORLD_SIZE (torchrun sets it; WORLD_SIZE otherwise) intra-op threads.
+void share_cpu_threads(const Collective& collective, at::Device device) {
+  if (!collective.distributed() || device.is_cuda() || std::getenv("OMP_NUM_THREADS")) return;
+  int local = collective.world();
+  if (const char* text = std::getenv("LOCAL_WORLD_SIZE")) local = std::max(1, std::atoi(text));
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  at::set_num_threads(std::max(1, cores / local));
+}
+
 int run_extract_command(const ExtractArgs& args) {
+  if (args.tokens == 0) fail(hc::ErrorCode::InvalidArgument, "--tokens must be positive");
+  if (args.estimate) return run_estimate(args);
+  if (args.out.empty()) fail(hc::ErrorCode::InvalidArgument, "give --out FILE.hcstats");
   if (args.text.empty() == args.ids.empty())
     fail(hc::ErrorCode::InvalidArgument, "give --text FILE or --ids FILE");
   if (args.candidate_quantile < 0.0 || args.candidate_quantile > 1.0) {
@@ -41,6 +80,11 @@ int run_extract_command(const ExtractArgs& args) {
   options.seq_len = args.seq_len;
   options.device = take_option("--device", parse_device(args.device));
   options.barrier = take_option("--barrier", parse_barrier(args.barrier));
+  options.compute_dtype =
+      take_option("--compute-dtype", parse_compute_dtype(args.compute_dtype, options.device));
+  options.collective = take(Collective::from_environment());
+  const bool reporter = options.collective->rank() == 0;
+  share_cpu_threads(*options.collective, options.device);
   options.max_triangles = args.max_triangles;
   options.candidate_quantile = args.candidate_quantile;
   options.resume = args.resume;
@@ -50,6 +94,7 @@ int run_extract_command(const ExtractArgs& args) {
   std::size_t drawn = 0;
   const auto summary =
       take(run_extract(options, [&](const std::string& stage, std::size_t done, std::size_t total) {
+        if (!reporter) return;  // one progress display per run: rank 0's
         if (stage != bar_stage) {
           bar = std::make_unique<ProgressBar>(
               stage, total, stage.find("pairs") != std::string::npos ? "pairs" : "triangles");
@@ -61,6 +106,7 @@ int run_extract_command(const ExtractArgs& args) {
         if (done >= total) bar->finish();
       }));
   bar.reset();
+  if (!reporter) return kExitOk;  // rank 0 wrote the file and reports it
   const hc::StatsFile& stats = summary.stats;
   std::size_t triangles = 0;
   for (const auto& layer : stats.layers) triangles += layer.triangles.size();
@@ -72,6 +118,8 @@ int run_extract_command(const ExtractArgs& args) {
          {"experts", stats.num_experts},
          {"tokens", stats.tokens},
          {"barrier", stats.barrier},
+         {"compute_dtype", compute_dtype_name(options.compute_dtype)},
+         {"processes", summary.processes},
          {"triangles", triangles},
          {"seconds", summary.seconds},
          {"stage_seconds",
@@ -88,6 +136,7 @@ int run_extract_command(const ExtractArgs& args) {
             << stats.num_experts << " experts, " << stats.tokens << " calibration tokens, "
             << stats.barrier << " barriers, " << triangles << " measured triangles";
   if (summary.layers_resumed > 0) std::cout << " (" << summary.layers_resumed << " layers resumed)";
+  if (summary.processes > 1) std::cout << ", " << summary.processes << " processes";
   std::cout << strprintf(", %.1f s\n", summary.seconds);
   std::cout << "next: hodgecover decompose " << args.out << "   |   hodgecover select " << args.out
             << " --ratio 0.5 --compare\n";
@@ -106,7 +155,13 @@ Command add_extract_command(CLI::App& root) {
                               "Pre-tokenized ids instead of --text (.npy or raw int32)");
   text->excludes(ids);
   ids->excludes(text);
-  cmd->add_option("--out", args->out, "Statistics file to write (.hcstats)")->required();
+  cmd->add_option("--out", args->out, "Statistics file to write (.hcstats)");
+  cmd->add_flag("--estimate", args->estimate,
+                "Print the run's cost (FLOPs, memory, disk reads, time per stage) from "
+                "config.json alone, without running; --device names the device: cpu (measured "
+                "here), a100, h100, h200 or b200");
+  cmd->add_option("--processes", args->processes,
+                  "With --estimate: processes sharing the run (default: WORLD_SIZE or 1)");
   cmd->add_option("--tokens", args->tokens, "Calibration tokens to use (whole sequences)")
       ->capture_default_str();
   cmd->add_option("--seq-len", args->seq_len,
@@ -116,6 +171,10 @@ Command add_extract_command(CLI::App& root) {
   cmd->add_option("--barrier", args->barrier,
                   "kl_lens (KL through the LM head right after the layer), kl_full (exact: "
                   "rerun the later layers; slow), output_l2 (relative output change)")
+      ->capture_default_str();
+  cmd->add_option("--compute-dtype", args->compute_dtype,
+                  "Precision of the LM-head and expert products of barrier scoring: fp32, tf32 "
+                  "(CUDA), bf16, or auto (fp32 on CPU, bf16 on CUDA); softmax and KL stay fp32")
       ->capture_default_str();
   cmd->add_option("--max-triangles", args->max_triangles,
                   "Stage-1 candidate triples measured per layer")
@@ -130,6 +189,9 @@ Command add_extract_command(CLI::App& root) {
   cmd->footer(
       "Layer-streamed: one decoder layer's weights are resident at a time. The file is written\n"
       "under a temporary name and renamed when complete.\n"
+      "Distributed: start one process per GPU (or CPU slot) with RANK, WORLD_SIZE, MASTER_ADDR\n"
+      "and MASTER_PORT set, e.g. torchrun --no-python --nproc-per-node 8 hodgecover extract ...;\n"
+      "the ranks share the calibration sequences and rank 0 writes (docs/DISTRIBUTED.md).\n"
       "Example: hodgecover extract --model ./olmoe --text calib.txt --tokens 8192 --out o.hcstats");
   return Command{cmd, [args] { return run_extract_command(*args); }};
 }

@@ -18,14 +18,73 @@ constexpr int64_t kHeadBatchRows = 512;
 // The unperturbed log-probabilities of every token are cached when [T, V] fits in this many
 // elements (1 GiB of fp32); otherwise they are recomputed per batch.
 constexpr int64_t kBaseCacheElements = int64_t(1) << 28;
+// Rows whose KL sums over the vocabulary are formed in fp64 at once.
+constexpr int64_t kKlChunkRows = 64;
 
-// log_softmax(lm_head(final_norm(h))) for rows h [n, H].
+// log_softmax(lm_head(final_norm(h))) for rows h [n, H]: the product in the head's dtype, the
+// softmax in fp32.
 at::Tensor head_logp(const at::Tensor& h, const at::Tensor& norm_weight, const at::Tensor& head,
                      double eps) {
-  return at::log_softmax(at::linear(detail::rms_norm(h, norm_weight, eps), head), -1);
+  const at::Tensor normed = detail::rms_norm(h, norm_weight, eps).to(head.scalar_type());
+  return at::log_softmax(at::linear(normed, head).to(at::kFloat), -1);
 }
 
+// The expert MLP with weights and input in `dtype`; the result in fp64 when `dtype` is fp64,
+// else fp32.
+at::Tensor expert_mlp_in(const MoeModelSpec& spec, const detail::ExpertWeights& w,
+                         const at::Tensor& x, at::ScalarType dtype) {
+  if (dtype == at::kFloat) return detail::expert_mlp(spec, w, x);
+  const at::ScalarType result = dtype == at::kDouble ? at::kDouble : at::kFloat;
+  detail::ExpertWeights cast;
+  for (auto [from, to] : {std::pair{&w.gate, &cast.gate}, {&w.up, &cast.up}, {&w.down, &cast.down},
+                          {&w.gate_bias, &cast.gate_bias}, {&w.up_bias, &cast.up_bias},
+                          {&w.down_bias, &cast.down_bias}}) {
+    if (from->defined()) *to = from->to(dtype);
+  }
+  return detail::expert_mlp(spec, cast, x.to(dtype)).to(result);
+}
+
+// Allows TF32 tensor-core products while alive, restoring the previous setting.
+class Tf32Scope {
+ public:
+  explicit Tf32Scope(bool enable) : m_previous(at::globalContext().allowTF32CuBLAS()) {
+    if (enable) at::globalContext().setAllowTF32CuBLAS(true);
+  }
+  ~Tf32Scope() { at::globalContext().setAllowTF32CuBLAS(m_previous); }
+  Tf32Scope(const Tf32Scope&) = delete;
+  Tf32Scope& operator=(const Tf32Scope&) = delete;
+
+ private:
+  bool m_previous;
+};
+
 }  // namespace
+
+const char* compute_dtype_name(ComputeDtype dtype) {
+  switch (dtype) {
+    case ComputeDtype::Fp32:
+      return "fp32";
+    case ComputeDtype::Tf32:
+      return "tf32";
+    case ComputeDtype::Bf16:
+      return "bf16";
+  }
+  return "unknown";
+}
+
+hc::Result<ComputeDtype> parse_compute_dtype(const std::string& name, at::Device device) {
+  if (name == "auto") return device.is_cuda() ? kGpuDefaultDtype : ComputeDtype::Fp32;
+  for (ComputeDtype dtype : {ComputeDtype::Fp32, ComputeDtype::Tf32, ComputeDtype::Bf16}) {
+    if (name != compute_dtype_name(dtype)) continue;
+    if (dtype == ComputeDtype::Tf32 && !device.is_cuda()) {
+      return hc::make_error(hc::ErrorCode::InvalidArgument,
+                            "tf32: TF32 products exist on CUDA devices only; use fp32 or bf16");
+    }
+    return dtype;
+  }
+  return hc::make_error(hc::ErrorCode::InvalidArgument,
+                        name + ": expected auto, fp32, tf32 or bf16");
+}
 
 const char* barrier_name(BarrierKind kind) {
   switch (kind) {
@@ -49,7 +108,8 @@ hc::Result<BarrierKind> parse_barrier(const std::string& name) {
 
 hc::Result<LayerBarriers> LayerBarriers::create(const ForwardModel& model,
                                                 const LayerObservation& observation,
-                                                BarrierKind kind, const FullModelContext* full) {
+                                                BarrierKind kind, const FullModelContext* full,
+                                                const BarrierOptions& options) {
   const MoeModelSpec& spec = model.spec();
   if (!observation.moe || !observation.selected.defined() || !observation.output.defined()) {
     return hc::make_error(
@@ -65,6 +125,13 @@ hc::Result<LayerBarriers> LayerBarriers::create(const ForwardModel& model,
   b.m_model = &model;
   b.m_full = full;
   b.m_kind = kind;
+  // A merged expert's output change is a difference of two nearly equal outputs: in fp32 their
+  // rounding would be a visible part of it, so fp32 runs form it in fp64 (the expert MLPs are a
+  // small part of the work next to the LM head). bf16 runs take bf16 throughout.
+  b.m_dtype = options.dtype == ComputeDtype::Bf16 ? at::kBFloat16 : at::kFloat;
+  b.m_mlp_dtype = options.dtype == ComputeDtype::Bf16 ? at::kBFloat16 : at::kDouble;
+  b.m_tf32 = options.dtype == ComputeDtype::Tf32;
+  b.m_collective = options.collective;
   b.m_layer = observation.layer;
   b.m_x = observation.x.to(at::kFloat);
   b.m_output = observation.output.to(at::kFloat);
@@ -81,7 +148,8 @@ hc::Result<LayerBarriers> LayerBarriers::create(const ForwardModel& model,
     }
     b.m_norm_weight = detail::load_tensor(ck, spec.final_norm, device);
     b.m_head =
-        detail::load_tensor(ck, spec.lm_head.empty() ? spec.embed_tokens : spec.lm_head, device);
+        detail::load_tensor(ck, spec.lm_head.empty() ? spec.embed_tokens : spec.lm_head, device)
+            .to(b.m_dtype);
   } catch (...) {
     return error_from_exception(std::current_exception(),
                                 "barriers: layer " + std::to_string(observation.layer));
@@ -91,6 +159,7 @@ hc::Result<LayerBarriers> LayerBarriers::create(const ForwardModel& model,
   const at::Tensor selected = observation.selected.to(at::kCPU);
   const at::Tensor gates = observation.gates.to(at::kFloat);
   at::Tensor routed_sum = at::zeros_like(b.m_x);
+  std::vector<double> totals;  // per expert routed tokens, then tokens, then output energy
   for (int e = 0; e < spec.num_experts; ++e) {
     const at::Tensor hits = at::nonzero(selected == e);  // [n, 2] token, slot; tokens ascending
     const at::Tensor tok = hits.select(1, 0).contiguous().to(device);
@@ -104,42 +173,72 @@ hc::Result<LayerBarriers> LayerBarriers::create(const ForwardModel& model,
     routed_sum.index_add_(0, tok, y * g.unsqueeze(1));
     b.m_routed.push_back(tok);
     b.m_routed_gate.push_back(g);
-    b.m_routed_out.push_back(y);
+    b.m_routed_norm.push_back(y.to(at::kDouble).norm(2, {1}));
+    // Merged outputs are computed in the product dtype; the originals they are compared with
+    // must be too, or rounding alone would read as a barrier.
+    b.m_routed_out.push_back(expert_mlp_in(spec, w, xe, b.m_mlp_dtype));
     b.m_inner_sqnorm.push_back(inner.pow(2).sum(0));
-    b.m_frequency.push_back(static_cast<float>(double(tok.size(0)) / double(b.m_tokens)));
+    totals.push_back(static_cast<double>(tok.size(0)));
   }
-  b.m_output_energy = routed_sum.pow(2).sum(at::kDouble).item<double>();
+  totals.push_back(static_cast<double>(b.m_tokens));
+  totals.push_back(routed_sum.pow(2).sum(at::kDouble).item<double>());
+  if (b.m_collective != nullptr) {
+    HC_TRY_STATUS(b.m_collective->sum(
+        totals, "summing the routed-token counts of layer " + std::to_string(b.m_layer)));
+  }
+  b.m_all_routed.assign(totals.begin(), totals.begin() + spec.num_experts);
+  b.m_all_tokens = totals[static_cast<std::size_t>(spec.num_experts)];
+  b.m_output_energy = totals.back();
+  for (double n : b.m_all_routed) {
+    b.m_frequency.push_back(b.m_all_tokens > 0.0 ? static_cast<float>(n / b.m_all_tokens) : 0.0f);
+  }
   return b;
 }
 
-void LayerBarriers::fill_expert_stats(hc::LayerStats& stats) const {
+hc::Status LayerBarriers::fill_expert_stats(hc::LayerStats& stats) const {
   const int e_count = experts();
-  const double t = double(m_tokens);
+  const auto experts_n = static_cast<std::size_t>(e_count);
+  const int64_t hidden = m_x.size(1), inner = m_weights.front().gate.size(0);
+  // This rank's sums, in one vector so that one reduction serves them all: gate, ||y||,
+  // gate * ||y|| per expert, then the input and inner square norms.
+  std::vector<double> sums(3 * experts_n + experts_n * static_cast<std::size_t>(hidden + inner));
+  double* const gate_sum = sums.data();
+  double* const norm_sum = gate_sum + experts_n;
+  double* const reap_sum = norm_sum + experts_n;
+  double* const input_sq = reap_sum + experts_n;
+  double* const inner_sq = input_sq + experts_n * static_cast<std::size_t>(hidden);
+  for (std::size_t i = 0; i < experts_n; ++i) {
+    const at::Tensor g = m_routed_gate[i].to(at::kDouble);
+    gate_sum[i] = g.sum().item<double>();
+    norm_sum[i] = m_routed_norm[i].sum().item<double>();
+    reap_sum[i] = (g * m_routed_norm[i]).sum().item<double>();
+    const at::Tensor in_sq =
+        m_x.index_select(0, m_routed[i]).pow(2).sum(0, false, at::kDouble).to(at::kCPU);
+    const at::Tensor mid_sq = m_inner_sqnorm[i].to(at::kDouble).to(at::kCPU).contiguous();
+    std::copy_n(in_sq.contiguous().data_ptr<double>(), hidden,
+                input_sq + i * static_cast<std::size_t>(hidden));
+    std::copy_n(mid_sq.data_ptr<double>(), inner, inner_sq + i * static_cast<std::size_t>(inner));
+  }
+  if (m_collective != nullptr) {
+    HC_TRY_STATUS(m_collective->sum(
+        sums, "summing the expert statistics of layer " + std::to_string(m_layer)));
+  }
+  const double t = m_all_tokens;
   stats.experts = e_count;
   stats.frequency = m_frequency;
-  stats.gate_mass.assign(static_cast<std::size_t>(e_count), 0.0f);
-  stats.reap.assign(static_cast<std::size_t>(e_count), 0.0f);
-  stats.ean.assign(static_cast<std::size_t>(e_count), 0.0f);
-  const int64_t hidden = m_x.size(1), inner = m_weights.front().gate.size(0);
-  stats.input_sqnorm.assign(static_cast<std::size_t>(e_count * hidden), 0.0f);
-  stats.input_sqnorm_cols = static_cast<std::size_t>(hidden);
-  stats.inner_sqnorm.assign(static_cast<std::size_t>(e_count * inner), 0.0f);
-  stats.inner_sqnorm_cols = static_cast<std::size_t>(inner);
-  for (int e = 0; e < e_count; ++e) {
-    const auto i = static_cast<std::size_t>(e);
-    const int64_t n = m_routed[i].size(0);
-    const at::Tensor g = m_routed_gate[i].to(at::kDouble);
-    const at::Tensor norms = m_routed_out[i].to(at::kDouble).norm(2, {1});
-    stats.gate_mass[i] = static_cast<float>(g.sum().item<double>() / t);
-    stats.ean[i] = static_cast<float>(norms.sum().item<double>() / t);
-    stats.reap[i] =
-        n == 0 ? 0.0f : static_cast<float>((g * norms).sum().item<double>() / double(n));
-    const at::Tensor in_sq =
-        m_x.index_select(0, m_routed[i]).pow(2).sum(0).to(at::kCPU).contiguous();
-    const at::Tensor mid_sq = m_inner_sqnorm[i].to(at::kCPU).contiguous();
-    std::copy_n(in_sq.data_ptr<float>(), hidden, stats.input_sqnorm.begin() + e * hidden);
-    std::copy_n(mid_sq.data_ptr<float>(), inner, stats.inner_sqnorm.begin() + e * inner);
+  stats.gate_mass.assign(experts_n, 0.0f);
+  stats.reap.assign(experts_n, 0.0f);
+  stats.ean.assign(experts_n, 0.0f);
+  for (std::size_t i = 0; i < experts_n; ++i) {
+    stats.gate_mass[i] = static_cast<float>(gate_sum[i] / t);
+    stats.ean[i] = static_cast<float>(norm_sum[i] / t);
+    stats.reap[i] = m_all_routed[i] == 0.0 ? 0.0f : static_cast<float>(reap_sum[i] / m_all_routed[i]);
   }
+  stats.input_sqnorm.assign(input_sq, input_sq + experts_n * static_cast<std::size_t>(hidden));
+  stats.input_sqnorm_cols = static_cast<std::size_t>(hidden);
+  stats.inner_sqnorm.assign(inner_sq, inner_sq + experts_n * static_cast<std::size_t>(inner));
+  stats.inner_sqnorm_cols = static_cast<std::size_t>(inner);
+  return hc::Ok{};
 }
 
 LayerBarriers::GroupDelta LayerBarriers::group_delta(const std::vector<int>& group) const {
@@ -150,9 +249,11 @@ LayerBarriers::GroupDelta LayerBarriers::group_delta(const std::vector<int>& gro
   const std::vector<double> pi = hc::merge_coefficients(frequencies);
   std::vector<at::Tensor> parts;
   detail::ExpertWeights merged_w;
-  auto blend = [](at::Tensor& into, const at::Tensor& w, double weight) {
+  const at::ScalarType blend_dtype = m_mlp_dtype == at::kDouble ? at::kDouble : at::kFloat;
+  auto blend = [blend_dtype](at::Tensor& into, const at::Tensor& w, double weight) {
     if (!w.defined()) return;
-    into = into.defined() ? into + weight * w : weight * w;
+    const at::Tensor part = weight * w.to(blend_dtype);
+    into = into.defined() ? into + part : part;
   };
   for (std::size_t m = 0; m < group.size(); ++m) {
     const auto i = static_cast<std::size_t>(group[m]);
@@ -168,7 +269,7 @@ LayerBarriers::GroupDelta LayerBarriers::group_delta(const std::vector<int>& gro
   GroupDelta d;
   d.tokens = std::get<0>(at::_unique(at::cat(parts), /*sorted=*/true));
   const at::Tensor merged =
-      detail::expert_mlp(m_model->spec(), merged_w, m_x.index_select(0, d.tokens));
+      expert_mlp_in(m_model->spec(), merged_w, m_x.index_select(0, d.tokens), m_mlp_dtype);
   d.delta = at::zeros_like(merged);
   m_evaluations += static_cast<std::uint64_t>(d.tokens.size(0));
   for (int e : group) {
@@ -176,9 +277,38 @@ LayerBarriers::GroupDelta LayerBarriers::group_delta(const std::vector<int>& gro
     if (m_routed[i].size(0) == 0) continue;
     const at::Tensor pos = at::searchsorted(d.tokens, m_routed[i]);
     const at::Tensor change = merged.index_select(0, pos) - m_routed_out[i];
-    d.delta.index_add_(0, pos, change * m_routed_gate[i].unsqueeze(1));
+    d.delta.index_add_(0, pos, change * m_routed_gate[i].unsqueeze(1).to(change.scalar_type()));
   }
   return d;
+}
+
+at::Tensor LayerBarriers::kl_from_shift(const at::Tensor& logp, const at::Tensor& base,
+                                        const at::Tensor& delta) const {
+  // KL(p || q) with q = softmax(z + dz): log sum_v p_v e^{dz_v} - sum_v p_v dz_v. The logit
+  // change dz comes from one product with the change of the normed state (formed in fp64), not
+  // from two nearly equal logit vectors: their rounding (~1e-7 |z|, or 4e-3 |z| in bf16) would
+  // otherwise swamp a small change.
+  const double eps = m_model->spec().rms_norm_eps;
+  const at::Tensor weight = m_norm_weight.to(at::kDouble);
+  auto norm64 = [&](const at::Tensor& h) {
+    return h * at::rsqrt(h.pow(2).mean(-1, /*keepdim=*/true) + eps) * weight;
+  };
+  const at::Tensor b64 = base.to(at::kDouble);
+  const at::Tensor shift = norm64(b64 + delta.to(at::kDouble)) - norm64(b64);
+  const at::Tensor dz = at::linear(shift.to(m_head.scalar_type()), m_head).to(at::kFloat);
+  // The sums over the vocabulary in fp64, a few rows at a time to bound the temporaries.
+  std::vector<at::Tensor> parts;
+  const int64_t rows = logp.size(0);
+  for (int64_t r = 0; r < rows; r += kKlChunkRows) {
+    const int64_t n = std::min(kKlChunkRows, rows - r);
+    // Renormalised in fp64: fp32 log-probabilities sum to 1 only within ~1e-7, an error that
+    // would add directly to a KL of that order.
+    at::Tensor lp = logp.narrow(0, r, n).to(at::kDouble);
+    lp = lp - at::logsumexp(lp, {-1}, /*keepdim=*/true);
+    const at::Tensor d = dz.narrow(0, r, n).to(at::kDouble);
+    parts.push_back(at::logsumexp(lp + d, {-1}) - (lp.exp() * d).sum(-1));
+  }
+  return at::cat(parts);
 }
 
 hc::Result<std::vector<float>> LayerBarriers::barriers(
@@ -198,11 +328,11 @@ hc::Result<std::vector<float>> LayerBarriers::barriers(
   const double eps = m_model->spec().rms_norm_eps;
   std::vector<double> sums(groups.size(), 0.0);
   try {
+    const Tf32Scope tf32(m_tf32);
     if (m_kind == BarrierKind::OutputL2) {
       for (std::size_t g = 0; g < groups.size(); ++g) {
         const GroupDelta d = group_delta(groups[g]);
-        const double change = d.delta.pow(2).sum(at::kDouble).item<double>();
-        sums[g] = m_output_energy > 0.0 ? change / m_output_energy : 0.0;
+        sums[g] = d.delta.pow(2).sum(at::kDouble).item<double>();
         if (done) done(1);
       }
     } else if (m_kind == BarrierKind::KlLens) {
@@ -226,10 +356,9 @@ hc::Result<std::vector<float>> LayerBarriers::barriers(
         const at::Tensor tok = at::cat(rows);  // token index per row
         const at::Tensor delta = at::cat(owners);
         const at::Tensor base = m_output.index_select(0, tok);
-        const at::Tensor p = base_logp.defined() ? base_logp.index_select(0, tok)
-                                                 : head_logp(base, m_norm_weight, m_head, eps);
-        const at::Tensor q = head_logp(base + delta, m_norm_weight, m_head, eps);
-        const at::Tensor kl = (p.exp() * (p - q)).sum(-1).to(at::kDouble).to(at::kCPU);
+        const at::Tensor logp = base_logp.defined() ? base_logp.index_select(0, tok)
+                                                    : head_logp(base, m_norm_weight, m_head, eps);
+        const at::Tensor kl = kl_from_shift(logp, base, delta).to(at::kCPU);
         const double* values = kl.data_ptr<double>();
         for (int64_t r = 0; r < kl.size(0); ++r) {
           sums[static_cast<std::size_t>(owner_ids[static_cast<std::size_t>(r)])] += values[r];
@@ -260,7 +389,7 @@ hc::Result<std::vector<float>> LayerBarriers::barriers(
       for (std::size_t g = 0; g < groups.size(); ++g) {
         const GroupDelta d = group_delta(groups[g]);
         at::Tensor h = m_output.clone();
-        h.index_add_(0, d.tokens, d.delta);
+        h.index_add_(0, d.tokens, d.delta.to(h.scalar_type()));
         std::vector<at::Tensor> seqs = at::split_with_sizes(h, m_full->lengths, 0);
         for (auto& seq : seqs) {
           for (int l = m_layer + 1; l < layers; ++l) {
@@ -279,11 +408,15 @@ hc::Result<std::vector<float>> LayerBarriers::barriers(
     return error_from_exception(std::current_exception(),
                                 "barriers: layer " + std::to_string(m_layer));
   }
+  if (m_collective != nullptr) {
+    HC_TRY_STATUS(m_collective->sum(sums, "summing the barriers of layer " +
+                                              std::to_string(m_layer)));
+  }
   std::vector<float> out(groups.size());
-  const double divisor = m_kind == BarrierKind::OutputL2 ? 1.0 : double(m_tokens);
+  const double divisor = m_kind == BarrierKind::OutputL2 ? m_output_energy : m_all_tokens;
   for (std::size_t g = 0; g < groups.size(); ++g) {
     // KL is >= 0 exactly; tiny negatives are float rounding of a zero change.
-    out[g] = static_cast<float>(std::max(0.0, sums[g] / divisor));
+    out[g] = divisor > 0.0 ? static_cast<float>(std::max(0.0, sums[g] / divisor)) : 0.0f;
   }
   return out;
 }

@@ -57,6 +57,7 @@ nlohmann::json fingerprint(const ExtractOptions& options, const ForwardModel& mo
           {"seq_len", options.seq_len},
           {"sequences", sequences.size()},
           {"barrier", barrier_name(options.barrier)},
+          {"compute_dtype", compute_dtype_name(options.compute_dtype)},
           {"max_triangles", options.max_triangles},
           {"candidate_quantile", options.candidate_quantile},
           {"device", options.device.is_cuda() ? "cuda" : "cpu"}};
@@ -240,6 +241,15 @@ class PartialRun {
   std::string m_created;
 };
 
+// The contiguous block of sequences rank `rank` of `world` forwards (sizes differ by at most one).
+std::vector<std::vector<std::int32_t>> local_block(
+    const std::vector<std::vector<std::int32_t>>& sequences, int rank, int world) {
+  const std::size_t n = sequences.size(), w = static_cast<std::size_t>(world);
+  const std::size_t r = static_cast<std::size_t>(rank);
+  return {sequences.begin() + static_cast<std::ptrdiff_t>(n * r / w),
+          sequences.begin() + static_cast<std::ptrdiff_t>(n * (r + 1) / w)};
+}
+
 // kl_full compares with the unmodified model's next-token distributions.
 hc::Status prepare_full_context(const ForwardModel& model,
                                 const std::vector<std::vector<std::int32_t>>& sequences,
@@ -257,14 +267,16 @@ hc::Status prepare_full_context(const ForwardModel& model,
 // Statistics, pair barriers, candidate triangles and their barriers of one MoE layer.
 hc::Result<hc::LayerStats> extract_layer(const ForwardModel& model, const LayerObservation& obs,
                                          const ExtractOptions& options,
-                                         const FullModelContext* full, const std::string& where,
-                                         const ExtractProgress& progress, ExtractSummary& summary) {
+                                         const FullModelContext* full, Collective& collective,
+                                         const std::string& where, const ExtractProgress& progress,
+                                         ExtractSummary& summary) {
   auto t0 = Clock::now();
-  auto barriers = LayerBarriers::create(model, obs, options.barrier, full);
+  auto barriers = LayerBarriers::create(model, obs, options.barrier, full,
+                                        BarrierOptions{options.compute_dtype, &collective});
   if (!barriers.ok()) return barriers.error();
   hc::LayerStats stats;
   stats.layer = obs.layer;
-  barriers->fill_expert_stats(stats);
+  HC_TRY_STATUS(barriers->fill_expert_stats(stats));
   summary.stats_seconds += since(t0);
 
   std::size_t done = 0;
@@ -330,76 +342,149 @@ hc::StatsFile assemble_stats(std::map<int, hc::LayerStats>& finished, const Extr
   stats.metadata["producer"] = std::string("hodgecover ") + kVersion;
   stats.metadata["created"] = created;
   stats.metadata["max_triangles"] = std::to_string(options.max_triangles);
+  stats.metadata["compute_dtype"] = compute_dtype_name(options.compute_dtype);
   return stats;
+}
+
+
+// What every rank holds before the layers start.
+struct Setup {
+  ExtractOptions options;
+  std::optional<ForwardModel> model;
+  std::optional<Calibration> calibration;
+  std::optional<PartialRun> partial;
+  std::map<int, hc::LayerStats> finished;  // rank 0: the layers an interrupted run kept
+};
+
+hc::Status prepare(const ExtractOptions& requested, const Collective& collective, Setup& setup) {
+  setup.options = requested;
+  ExtractOptions& options = setup.options;
+  HC_TRY_STATUS(check_options(options));
+  auto opened = open_model(options);
+  if (!opened.ok()) return opened.error();
+  setup.model.emplace(std::move(opened).value());
+  const MoeModelSpec& spec = setup.model->spec();
+  if (options.seq_len == 0) options.seq_len = default_sequence_length(spec);
+  auto calibration = read_calibration(options, spec);
+  if (!calibration.ok()) return calibration.error();
+  setup.calibration.emplace(std::move(calibration).value());
+  const std::size_t sequences = setup.calibration->sequences.size();
+  if (sequences < static_cast<std::size_t>(collective.world())) {
+    return error(hc::ErrorCode::InvalidArgument,
+                 std::to_string(sequences) + " calibration sequences cannot be shared by " +
+                     std::to_string(collective.world()) +
+                     " ranks; give more --tokens or start fewer ranks");
+  }
+  if (collective.rank() != 0) return hc::Ok{};  // only rank 0 writes
+  HC_TRY_STATUS(check_output(options.out));
+  setup.partial.emplace(partial_dir_for(options.out),
+                        fingerprint(options, *setup.model, setup.calibration->sequences));
+  if (options.resume) {
+    auto loaded = setup.partial->load(spec.moe_layers());
+    if (!loaded.ok()) return loaded.error();
+    setup.finished = std::move(loaded).value();
+  } else {
+    setup.partial->discard();
+  }
+  return hc::Ok{};
+}
+
+// Stops the forward pass from inside a layer callback once a layer has failed.
+struct StopForward {};
+
+hc::Result<ExtractSummary> extract_with(const ExtractOptions& requested, Collective& collective,
+                                        const ExtractProgress& progress) {
+  const auto start = Clock::now();
+  const bool writer = collective.rank() == 0;
+  // Every rank prepares; they agree before any waits on a rank that gave up.
+  Setup setup;
+  const hc::Status prepared = prepare(requested, collective, setup);
+  HC_TRY_STATUS(collective.agree(prepared.ok(), "opening the model, tokens and output"));
+  if (!prepared.ok()) return prepared.error();
+  const ExtractOptions& options = setup.options;
+  const ForwardModel& model = *setup.model;
+  const MoeModelSpec& spec = model.spec();
+  const Calibration& calibration = *setup.calibration;
+  std::map<int, hc::LayerStats>& finished = setup.finished;
+
+  // Rank 0 tells the others which layers an interrupted run already finished.
+  std::vector<double> kept(spec.layers.size(), 0.0);
+  for (const auto& [layer, stats] : finished) kept[static_cast<std::size_t>(layer)] = 1.0;
+  HC_TRY_STATUS(collective.sum(kept, "sharing the layers to resume"));
+  const std::size_t resumed =
+      static_cast<std::size_t>(std::count_if(kept.begin(), kept.end(), [](double k) { return k > 0; }));
+  const std::vector<int> moe_layers = spec.moe_layers();
+  const auto local =
+      local_block(calibration.sequences, collective.rank(), collective.world());
+
+  FullModelContext full;
+  if (options.barrier == BarrierKind::KlFull) {
+    HC_TRY_STATUS(prepare_full_context(model, local, full));
+  }
+
+  ExtractSummary summary;
+  summary.processes = collective.world();
+  summary.local_sequences = local.size();
+  std::optional<hc::Error> failure;
+  std::size_t layer_position = 0, committed_here = 0;
+  const LayerCallback observe = [&](const LayerObservation& obs) {
+    if (!obs.moe) return;
+    ++layer_position;
+    if (kept[static_cast<std::size_t>(obs.layer)] > 0.0) return;
+    const std::string where = "layer " + std::to_string(obs.layer) + " (" +
+                              std::to_string(layer_position) + "/" +
+                              std::to_string(moe_layers.size()) + ")";
+    auto stats = extract_layer(model, obs, options, &full, collective, where, progress, summary);
+    if (!stats.ok()) {
+      failure = stats.error();
+      throw StopForward{};
+    }
+    const hc::Status committed = writer ? setup.partial->commit(*stats) : hc::Status(hc::Ok{});
+    if (hc::Status agreed = collective.agree(committed.ok(), "keeping " + where); !agreed.ok()) {
+      failure = agreed.error();
+    } else if (!committed.ok()) {
+      failure = committed.error();
+    }
+    if (failure) throw StopForward{};
+    if (writer) finished.emplace(obs.layer, std::move(stats).value());
+    ++committed_here;
+    if (options.on_layer_committed) options.on_layer_committed(committed_here);
+  };
+  // Every layer runs (the residual stream needs them); finished layers only skip the barriers.
+  auto ran = model.run_sequences(local, observe);
+  if (failure) return *failure;
+  if (!ran.ok()) return ran.error();
+
+  summary.layers_resumed = resumed;
+  hc::Status written = hc::Ok{};
+  if (writer) {
+    summary.stats = assemble_stats(finished, options, spec, calibration,
+                                   setup.partial->created());
+    if (collective.distributed()) {
+      summary.stats.metadata["processes"] = std::to_string(collective.world());
+    }
+    auto bytes = hc::write_stats(summary.stats);
+    written = bytes.ok() ? write_file_atomic(options.out, *bytes) : hc::Status(bytes.error());
+    if (written.ok()) setup.partial->discard();
+  }
+  HC_TRY_STATUS(collective.agree(written.ok(), "writing " + options.out.string()));
+  if (!written.ok()) return written.error();
+  summary.seconds = since(start);
+  return summary;
 }
 
 }  // namespace
 
 hc::Result<ExtractSummary> run_extract(const ExtractOptions& requested,
                                        const ExtractProgress& progress) {
-  const auto start = Clock::now();
-  ExtractOptions options = requested;
-  HC_TRY_STATUS(check_options(options));
-  auto opened = open_model(options);
-  if (!opened.ok()) return opened.error();
-  const ForwardModel& model = *opened;
-  const MoeModelSpec& spec = model.spec();
-  if (options.seq_len == 0) options.seq_len = default_sequence_length(spec);
-  auto calibration = read_calibration(options, spec);
-  if (!calibration.ok()) return calibration.error();
-  HC_TRY_STATUS(check_output(options.out));
-
-  const std::vector<int> moe_layers = spec.moe_layers();
-  PartialRun partial(partial_dir_for(options.out),
-                     fingerprint(options, model, calibration->sequences));
-  std::map<int, hc::LayerStats> finished;
-  if (options.resume) {
-    auto loaded = partial.load(moe_layers);
-    if (!loaded.ok()) return loaded.error();
-    finished = std::move(loaded).value();
-  } else {
-    partial.discard();
+  const std::shared_ptr<Collective> collective =
+      requested.collective ? requested.collective : Collective::single();
+  auto result = extract_with(requested, *collective, progress);
+  const std::string prefix = collective->prefix();
+  if (!result.ok() && !prefix.empty() && result.error().message.rfind(prefix, 0) != 0) {
+    return hc::make_error(result.error().code, prefix + result.error().message);
   }
-  const std::size_t resumed = finished.size();
-
-  FullModelContext full;
-  if (options.barrier == BarrierKind::KlFull) {
-    HC_TRY_STATUS(prepare_full_context(model, calibration->sequences, full));
-  }
-
-  ExtractSummary summary;
-  std::optional<hc::Error> failure;
-  std::size_t layer_position = 0;
-  const LayerCallback observe = [&](const LayerObservation& obs) {
-    if (!obs.moe || failure) return;
-    ++layer_position;
-    if (finished.count(obs.layer)) return;
-    const std::string where = "layer " + std::to_string(obs.layer) + " (" +
-                              std::to_string(layer_position) + "/" +
-                              std::to_string(moe_layers.size()) + ")";
-    auto stats = extract_layer(model, obs, options, &full, where, progress, summary);
-    if (!stats.ok()) {
-      failure = stats.error();
-    } else if (hc::Status committed = partial.commit(*stats); !committed.ok()) {
-      failure = committed.error();
-    } else {
-      finished.emplace(obs.layer, std::move(stats).value());
-      if (options.on_layer_committed) options.on_layer_committed(finished.size() - resumed);
-    }
-  };
-  // Every layer runs (the residual stream needs them); finished layers only skip the barriers.
-  auto ran = model.run_sequences(calibration->sequences, observe);
-  if (failure) return *failure;
-  if (!ran.ok()) return ran.error();
-
-  summary.layers_resumed = resumed;
-  summary.stats = assemble_stats(finished, options, spec, *calibration, partial.created());
-  auto bytes = hc::write_stats(summary.stats);
-  if (!bytes.ok()) return bytes.error();
-  HC_TRY_STATUS(write_file_atomic(options.out, *bytes));
-  partial.discard();
-  summary.seconds = since(start);
-  return summary;
+  return result;
 }
 
 }  // namespace hc::native

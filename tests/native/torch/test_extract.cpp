@@ -253,7 +253,7 @@ BOOST_AUTO_TEST_CASE(expert_statistics_by_hand) {
   auto lb = LayerBarriers::create(*model, obs, BarrierKind::KlLens);
   BOOST_REQUIRE_MESSAGE(lb.ok(), why(lb));
   hc::LayerStats stats;
-  lb->fill_expert_stats(stats);
+  BOOST_REQUIRE(lb->fill_expert_stats(stats).ok());
   Naive naive{*model, obs};
   const auto& names = model->spec().layers[0].experts;
   const int64_t T = 20;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "hc/native/collective.hpp"
 #include "hc/native/forward.hpp"
 #include "hc/native/forward_ops.hpp"
 #include "hc/stats_file.hpp"
@@ -24,6 +25,27 @@ const char* barrier_name(BarrierKind kind);  // "kl_lens", "kl_full", "output_l2
 // InvalidArgument naming the accepted values.
 hc::Result<BarrierKind> parse_barrier(const std::string& name);
 
+// Precision of the large products of barrier scoring (LM head, expert and merged-expert MLPs).
+// Softmax, log-probabilities and KL sums stay fp32/fp64 in every mode.
+enum class ComputeDtype {
+  Fp32,  // fp32 throughout
+  Tf32,  // fp32 tensors, TF32 tensor-core products (CUDA only)
+  Bf16,  // bf16 weights and activations for the products, fp32 results
+};
+const char* compute_dtype_name(ComputeDtype dtype);  // "fp32", "tf32", "bf16"
+// What "auto" means on a CUDA device (CPU: fp32); the evidence is in docs/DISTRIBUTED.md.
+inline constexpr ComputeDtype kGpuDefaultDtype = ComputeDtype::Bf16;
+// InvalidArgument naming the accepted values; "auto" resolves per device (docs/DISTRIBUTED.md).
+hc::Result<ComputeDtype> parse_compute_dtype(const std::string& name, at::Device device);
+
+// How a LayerBarriers computes: precision, and the ranks it shares the tokens with.
+struct BarrierOptions {
+  ComputeDtype dtype = ComputeDtype::Fp32;
+  // The processes that hold the other calibration tokens: every statistic and barrier is a sum
+  // over tokens, reduced across them. Null: this process holds all tokens.
+  Collective* collective = nullptr;
+};
+
 // kl_full needs the rest of the model and the original next-token log-probabilities.
 struct FullModelContext {
   const ForwardModel* model = nullptr;
@@ -35,17 +57,21 @@ struct FullModelContext {
 // weights (fp32, on the model's device) and each expert's outputs on its routed tokens.
 class LayerBarriers {
  public:
-  // `observation` must come from an MoE layer (x, selected, gates, output defined).
-  // Errors: Malformed naming a tensor that cannot be loaded.
+  // `observation` must come from an MoE layer (x, selected, gates, output defined); in a
+  // distributed run it holds this rank's tokens, and every rank calls create() for the layer.
+  // Errors: Malformed naming a tensor that cannot be loaded, PeerFailed.
   static hc::Result<LayerBarriers> create(const ForwardModel& model,
                                           const LayerObservation& observation, BarrierKind kind,
-                                          const FullModelContext* full = nullptr);
+                                          const FullModelContext* full = nullptr,
+                                          const BarrierOptions& options = {});
 
-  // frequency, gate_mass, reap, ean and both Wanda square norms (docs/FORMAT.md definitions).
-  void fill_expert_stats(hc::LayerStats& stats) const;
+  // frequency, gate_mass, reap, ean and both Wanda square norms (docs/FORMAT.md definitions),
+  // over the tokens of every rank. Errors: PeerFailed.
+  hc::Status fill_expert_stats(hc::LayerStats& stats) const;
 
   // Barrier of merging each group (2 or 3 distinct experts) with the frequency-weighted merge
   // operator; `done(n)` reports progress. Groups are evaluated in batches; results are >= 0.
+  // Distributed: every rank passes the same groups and gets the same barriers.
   hc::Result<std::vector<float>> barriers(const std::vector<std::vector<int>>& groups,
                                           const std::function<void(std::size_t)>& done = {}) const;
 
@@ -58,24 +84,36 @@ class LayerBarriers {
   LayerBarriers() = default;
   struct GroupDelta {
     at::Tensor tokens;  // [n] int64 token indices whose MoE output changes
-    at::Tensor delta;   // [n, H] change of the MoE output on those tokens
+    at::Tensor delta;   // [n, H] change of the MoE output on those tokens (m_routed_out's dtype)
   };
   GroupDelta group_delta(const std::vector<int>& group) const;
+  // Per row, KL(p || q) [n] fp64: p from `logp` [n, V], q from the layer output `base` [n, H]
+  // moved by `delta` [n, H], both through the final norm and the LM head.
+  at::Tensor kl_from_shift(const at::Tensor& logp, const at::Tensor& base,
+                           const at::Tensor& delta) const;
 
   const ForwardModel* m_model = nullptr;
   const FullModelContext* m_full = nullptr;
   BarrierKind m_kind = BarrierKind::KlLens;
+  at::ScalarType m_dtype = at::kFloat;       // of the LM-head products
+  at::ScalarType m_mlp_dtype = at::kDouble;  // of the expert MLPs whose outputs are compared
+  bool m_tf32 = false;
+  Collective* m_collective = nullptr;
   int m_layer = 0;
-  int64_t m_tokens = 0;
+  int64_t m_tokens = 0;       // this rank's
+  double m_all_tokens = 0.0;  // every rank's
+  std::vector<double> m_all_routed;  // per expert: routed tokens over every rank
   at::Tensor m_x, m_output;                      // [T, H]
   std::vector<detail::ExpertWeights> m_weights;  // per expert (fp32, biases if any)
   std::vector<at::Tensor> m_routed;              // per expert: sorted token indices [n_e]
   std::vector<at::Tensor> m_routed_gate;         // per expert: gate weights [n_e]
-  std::vector<at::Tensor> m_routed_out;          // per expert: E_e(x) on its tokens [n_e, H]
+  std::vector<at::Tensor> m_routed_out;   // per expert: E_e(x) on its tokens [n_e, H], computed
+                                          // in m_mlp_dtype (stored fp64, or fp32 for bf16)
+  std::vector<at::Tensor> m_routed_norm;  // per expert: fp32-exact ||E_e(x)|| [n_e] (fp64)
   std::vector<at::Tensor> m_inner_sqnorm;        // per expert: [I]
   std::vector<float> m_frequency;
   at::Tensor m_norm_weight, m_head;  // final norm [H], lm_head [V, H]
-  double m_output_energy = 0.0;      // sum over tokens of ||y||² (output_l2)
+  double m_output_energy = 0.0;      // sum over every rank's tokens of ||y||² (output_l2)
   mutable std::uint64_t m_evaluations = 0;
   mutable at::Tensor m_base_logp;  // kl_lens: unperturbed log-probs of every token, when small
 };

@@ -8,10 +8,12 @@
 #include <cstddef>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "hc/native/barriers.hpp"
 #include "hc/native/calibration.hpp"
+#include "hc/native/collective.hpp"
 #include "hc/result.hpp"
 #include "hc/stats_file.hpp"
 
@@ -27,7 +29,11 @@ struct ExtractOptions {
   BarrierKind barrier = BarrierKind::KlLens;
   int max_triangles = 4096;          // stage-1 candidates kept per layer
   double candidate_quantile = 0.75;  // stage 1: all three pair barriers <= this quantile
+  ComputeDtype compute_dtype = ComputeDtype::Fp32;  // of the barrier products
   bool resume = false;               // reuse the layers of an interrupted run
+  // The processes sharing this run (docs/DISTRIBUTED.md): each forwards its own block of the
+  // calibration sequences; sums are reduced across them and rank 0 alone writes. Null: alone.
+  std::shared_ptr<Collective> collective;
   // Called after each layer is committed to the partial directory, with the number committed by
   // this run (tests use it to stop a run part-way, as a kill would).
   std::function<void(std::size_t committed)> on_layer_committed;
@@ -45,16 +51,20 @@ struct ExtractSummary {
   // statistics; pair barriers; triplet barriers. The rest is the forward pass and writing.
   double stats_seconds = 0.0, pair_seconds = 0.0, triangle_seconds = 0.0;
   std::uint64_t pair_evaluations = 0, triangle_evaluations = 0;  // merged-expert token evals
+  int processes = 1;           // ranks that shared the run
+  std::size_t local_sequences = 0;  // calibration sequences this rank forwarded
 };
 
 // Where an interrupted run keeps its finished layers: "<out>.partial/".
 std::filesystem::path partial_dir_for(const std::filesystem::path& out);
 
 // Runs the extraction and writes `options.out` (temporary name, renamed when complete; the
-// partial directory is removed then). Error codes: InvalidArgument (bad options, a resume
-// whose settings differ), Malformed (checkpoint, tokenizer, ids, too little text),
-// NumericalFailure (a non-finite barrier), WriteFailed (output not writable; names the path),
-// DeviceOutOfMemory / DeviceFailure (the accelerator).
+// partial directory is removed then). Distributed, every rank calls it with the same options;
+// rank 0 writes and its summary holds the file's content. Error codes: InvalidArgument (bad
+// options, a resume whose settings differ), Malformed (checkpoint, tokenizer, ids, too little
+// text), NonFinite (a non-finite barrier), WriteFailed (output not writable; names the path),
+// DeviceOutOfMemory / DeviceFailure (the accelerator), PeerFailed (another rank failed; the
+// finished layers stay resumable). Distributed messages start with "rank R of W: ".
 hc::Result<ExtractSummary> run_extract(const ExtractOptions& options,
                                        const ExtractProgress& progress = {});
 
