@@ -27,11 +27,11 @@ namespace hc::native {
 
 // Exit codes (docs/CLI.md). Scripts rely on them.
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitUsage = 2;      // bad options or option values
-inline constexpr int kExitBadInput = 3;   // an input file is missing, unreadable or invalid
-inline constexpr int kExitRuntime = 4;    // solver failure, output not writable, anything else
-inline constexpr int kExitDevice = 5;     // the accelerator ran out of memory or failed
-inline constexpr int kExitNonFinite = 6;  // NaN or Inf appeared in the model's numbers
+inline constexpr int kExitUsage = 2;       // bad options or option values
+inline constexpr int kExitBadInput = 3;    // an input file is missing, unreadable or invalid
+inline constexpr int kExitRuntime = 4;     // solver failure, output not writable, anything else
+inline constexpr int kExitDevice = 5;      // the accelerator ran out of memory or failed
+inline constexpr int kExitNonFinite = 6;   // NaN or Inf appeared in the model's numbers
 inline constexpr int kExitPeerFailed = 7;  // another rank of a distributed run failed
 
 // The one mapping from error categories to exit codes.

@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
-#include <thread>
 #include <string>
+#include <thread>
 
 #include "cli_common.hpp"
 #include "commands.hpp"
@@ -83,6 +83,13 @@ int run_extract_command(const ExtractArgs& args) {
   options.compute_dtype =
       take_option("--compute-dtype", parse_compute_dtype(args.compute_dtype, options.device));
   options.collective = take(Collective::from_environment());
+  // One GPU per rank: a bare "cuda" (or auto) means cuda:LOCAL_RANK in a distributed run.
+  if (options.collective->distributed() && options.device.is_cuda() &&
+      args.device.find(':') == std::string::npos) {
+    if (const char* local = std::getenv("LOCAL_RANK")) {
+      options.device = take_option("--device", parse_device("cuda:" + std::string(local)));
+    }
+  }
   const bool reporter = options.collective->rank() == 0;
   share_cpu_threads(*options.collective, options.device);
   options.max_triangles = args.max_triangles;

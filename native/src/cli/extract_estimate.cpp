@@ -22,7 +22,8 @@ double measured_rate(at::ScalarType dtype) {
     const auto t0 = std::chrono::steady_clock::now();
     at::Tensor c = at::mm(a, b);
     (void)c.sum().item<double>();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    best = std::min(best,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   return 2.0 * 512 * 1024 * 1024 / best;
 }
@@ -42,7 +43,9 @@ double value_bytes(const nlohmann::json& config) {
   return dtype == "float32" ? 4.0 : 2.0;
 }
 
-std::string gib(double bytes) { return strprintf("%.2f GiB", bytes / (1024.0 * 1024 * 1024)); }
+std::string gib(double bytes) {
+  return strprintf("%.2f GiB", bytes / (1024.0 * 1024 * 1024));
+}
 std::string duration(double s) {
   if (s < 120) return strprintf("%.1f s", s);
   if (s < 7200) return strprintf("%.1f min", s / 60);
@@ -76,13 +79,13 @@ int run_extract_estimate(const EstimateArgs& args) {
   request.checkpoint_bytes_per_value = value_bytes(config);
   const DeviceProfile device = estimate_device(args.device);
   // auto: fp32 on CPU, the GPU default on a GPU profile.
-  request.dtype = args.compute_dtype == "auto"
-                      ? (device.memory_bytes > 0 ? kGpuDefaultDtype : ComputeDtype::Fp32)
-                      : take_option("--compute-dtype",
-                                    parse_compute_dtype(args.compute_dtype,
-                                                        device.memory_bytes > 0
-                                                            ? at::Device(at::kCUDA, 0)
-                                                            : at::Device(at::kCPU)));
+  request.dtype =
+      args.compute_dtype == "auto"
+          ? (device.memory_bytes > 0 ? kGpuDefaultDtype : ComputeDtype::Fp32)
+          : take_option("--compute-dtype",
+                        parse_compute_dtype(args.compute_dtype, device.memory_bytes > 0
+                                                                    ? at::Device(at::kCUDA, 0)
+                                                                    : at::Device(at::kCPU)));
   const ExtractEstimate e = estimate_extract(*spec, request, device);
   const double rate = request.dtype == ComputeDtype::Bf16   ? device.bf16
                       : request.dtype == ComputeDtype::Tf32 ? device.tf32
@@ -128,8 +131,8 @@ int run_extract_estimate(const EstimateArgs& args) {
             << (device.memory_bytes > 0 && e.device_peak_bytes > device.memory_bytes
                     ? " (more than the device has: use more processes or fewer --tokens)"
                     : "")
-            << ", host " << gib(e.host_peak_bytes) << ", read from disk "
-            << gib(e.disk_bytes) << " per process\n";
+            << ", host " << gib(e.host_peak_bytes) << ", read from disk " << gib(e.disk_bytes)
+            << " per process\n";
   return kExitOk;
 }
 

@@ -61,8 +61,9 @@ hc::Result<long> integer_variable(const char* name, long low, long high, bool re
   if (text == nullptr || *text == '\0') {
     if (!required) return fallback;
     return hc::make_error(hc::ErrorCode::InvalidArgument,
-                          std::string(name) + " is not set; a distributed run needs RANK, "
-                                              "WORLD_SIZE, MASTER_ADDR and MASTER_PORT");
+                          std::string(name) +
+                              " is not set; a distributed run needs RANK, "
+                              "WORLD_SIZE, MASTER_ADDR and MASTER_PORT");
   }
   char* end = nullptr;
   const long value = std::strtol(text, &end, 10);

@@ -36,8 +36,11 @@ at::Tensor expert_mlp_in(const MoeModelSpec& spec, const detail::ExpertWeights& 
   if (dtype == at::kFloat) return detail::expert_mlp(spec, w, x);
   const at::ScalarType result = dtype == at::kDouble ? at::kDouble : at::kFloat;
   detail::ExpertWeights cast;
-  for (auto [from, to] : {std::pair{&w.gate, &cast.gate}, {&w.up, &cast.up}, {&w.down, &cast.down},
-                          {&w.gate_bias, &cast.gate_bias}, {&w.up_bias, &cast.up_bias},
+  for (auto [from, to] : {std::pair{&w.gate, &cast.gate},
+                          {&w.up, &cast.up},
+                          {&w.down, &cast.down},
+                          {&w.gate_bias, &cast.gate_bias},
+                          {&w.up_bias, &cast.up_bias},
                           {&w.down_bias, &cast.down_bias}}) {
     if (from->defined()) *to = from->to(dtype);
   }
@@ -232,7 +235,8 @@ hc::Status LayerBarriers::fill_expert_stats(hc::LayerStats& stats) const {
   for (std::size_t i = 0; i < experts_n; ++i) {
     stats.gate_mass[i] = static_cast<float>(gate_sum[i] / t);
     stats.ean[i] = static_cast<float>(norm_sum[i] / t);
-    stats.reap[i] = m_all_routed[i] == 0.0 ? 0.0f : static_cast<float>(reap_sum[i] / m_all_routed[i]);
+    stats.reap[i] =
+        m_all_routed[i] == 0.0 ? 0.0f : static_cast<float>(reap_sum[i] / m_all_routed[i]);
   }
   stats.input_sqnorm.assign(input_sq, input_sq + experts_n * static_cast<std::size_t>(hidden));
   stats.input_sqnorm_cols = static_cast<std::size_t>(hidden);
@@ -409,8 +413,8 @@ hc::Result<std::vector<float>> LayerBarriers::barriers(
                                 "barriers: layer " + std::to_string(m_layer));
   }
   if (m_collective != nullptr) {
-    HC_TRY_STATUS(m_collective->sum(sums, "summing the barriers of layer " +
-                                              std::to_string(m_layer)));
+    HC_TRY_STATUS(
+        m_collective->sum(sums, "summing the barriers of layer " + std::to_string(m_layer)));
   }
   std::vector<float> out(groups.size());
   const double divisor = m_kind == BarrierKind::OutputL2 ? m_output_energy : m_all_tokens;

@@ -32,8 +32,8 @@ double attention_flops(const MoeModelSpec& s, double seq_len) {
   }
   const double d = s.head_dim, kv_heads = s.num_kv_heads;
   const double proj = 2 * h * (heads + 2 * kv_heads) * d + 2 * heads * d * h;
-  const double keys = s.sliding_window > 0 ? std::min(seq_len / 2, double(s.sliding_window))
-                                           : seq_len / 2;
+  const double keys =
+      s.sliding_window > 0 ? std::min(seq_len / 2, double(s.sliding_window)) : seq_len / 2;
   return proj + 2 * heads * 2 * d * keys;
 }
 
@@ -105,7 +105,7 @@ ExtractEstimate estimate_extract(const MoeModelSpec& s, const EstimateRequest& r
     }
     forward += T * per_token;
   }
-  const double head = 2 * H * V;  // per row
+  const double head = 2 * H * V;        // per row
   double later_layers_per_token = 0.0;  // kl_full reruns the rest of the model
   if (r.barrier == BarrierKind::KlFull) forward += T * head;
 
@@ -172,8 +172,8 @@ ExtractEstimate estimate_extract(const MoeModelSpec& s, const EstimateRequest& r
   }
   for (double v : per_layer) largest_layer = std::max(largest_layer, v);
   const double expert_values = E * 3 * H * I;
-  out.disk_bytes = r.checkpoint_bytes_per_value *
-                   (total_values + L_moe * (expert_values + head_values));
+  out.disk_bytes =
+      r.checkpoint_bytes_per_value * (total_values + L_moe * (expert_values + head_values));
   out.seconds += out.disk_bytes / device.disk_bytes_per_s;
 
   // Device memory of one process: a decoded layer and the layer's experts kept for barriers
@@ -181,12 +181,12 @@ ExtractEstimate estimate_extract(const MoeModelSpec& s, const EstimateRequest& r
   // activations of its tokens.
   const double Tp = T / P;
   const double head_bytes = V * H * (r.dtype == ComputeDtype::Bf16 ? 2.0 : 4.0);
-  const double activations = Tp * H * 4 * 5 + Tp * k * H * (4 + mlp_value_bytes) +
-                             double(s.num_heads) * S * S * 4;
+  const double activations =
+      Tp * H * 4 * 5 + Tp * k * H * (4 + mlp_value_bytes) + double(s.num_heads) * S * S * 4;
   const double base_cache = Tp * V <= double(int64_t(1) << 28) ? Tp * V * 4 : 0.0;
   const double head_batch = 512 * V * 4 * 3 + 64 * V * 8 * 3;
-  const double barriers_peak = largest_layer * 4 + expert_values * 4 + head_bytes + activations +
-                               base_cache + head_batch;
+  const double barriers_peak =
+      largest_layer * 4 + expert_values * 4 + head_bytes + activations + base_cache + head_batch;
   const double embedding_peak = V * H * 4 + Tp * H * 4;
   out.device_peak_bytes = std::max(barriers_peak, embedding_peak);
   // Host: the token ids, the finished layers' statistics, and (CPU runs) the device's share.

@@ -346,7 +346,6 @@ hc::StatsFile assemble_stats(std::map<int, hc::LayerStats>& finished, const Extr
   return stats;
 }
 
-
 // What every rank holds before the layers start.
 struct Setup {
   ExtractOptions options;
@@ -411,11 +410,10 @@ hc::Result<ExtractSummary> extract_with(const ExtractOptions& requested, Collect
   std::vector<double> kept(spec.layers.size(), 0.0);
   for (const auto& [layer, stats] : finished) kept[static_cast<std::size_t>(layer)] = 1.0;
   HC_TRY_STATUS(collective.sum(kept, "sharing the layers to resume"));
-  const std::size_t resumed =
-      static_cast<std::size_t>(std::count_if(kept.begin(), kept.end(), [](double k) { return k > 0; }));
+  const std::size_t resumed = static_cast<std::size_t>(
+      std::count_if(kept.begin(), kept.end(), [](double k) { return k > 0; }));
   const std::vector<int> moe_layers = spec.moe_layers();
-  const auto local =
-      local_block(calibration.sequences, collective.rank(), collective.world());
+  const auto local = local_block(calibration.sequences, collective.rank(), collective.world());
 
   FullModelContext full;
   if (options.barrier == BarrierKind::KlFull) {
@@ -458,8 +456,7 @@ hc::Result<ExtractSummary> extract_with(const ExtractOptions& requested, Collect
   summary.layers_resumed = resumed;
   hc::Status written = hc::Ok{};
   if (writer) {
-    summary.stats = assemble_stats(finished, options, spec, calibration,
-                                   setup.partial->created());
+    summary.stats = assemble_stats(finished, options, spec, calibration, setup.partial->created());
     if (collective.distributed()) {
       summary.stats.metadata["processes"] = std::to_string(collective.world());
     }

@@ -72,8 +72,8 @@ struct DistributedCli : CliFixture {
     std::string script = "cd " + quote(work.string()) + " || exit 1; ";
     for (int r = 0; r < world; ++r) {
       const std::string base = quote((root / ("rank" + std::to_string(r))).string());
-      script += "( " + launch_env(r, world, port) + quote(HC_CLI_PATH) + " " + args + " >" +
-                base + ".out 2>" + base + ".err; echo $? >" + base + ".rc ) & ";
+      script += "( " + launch_env(r, world, port) + quote(HC_CLI_PATH) + " " + args + " >" + base +
+                ".out 2>" + base + ".err; echo $? >" + base + ".rc ) & ";
     }
     script += "wait";
     BOOST_REQUIRE_EQUAL(std::system(("timeout 600 sh -c " + quote(script)).c_str()), 0);
@@ -120,8 +120,8 @@ void check_close(const std::vector<float>& a, const std::vector<float>& b,
     if (diff > allowed) ++bad;
   }
   BOOST_CHECK_MESSAGE(bad == 0, what << ": " << bad << " of " << a.size()
-                                     << " values differ by more than 1e-6 relative (worst "
-                                     << worst << ")");
+                                     << " values differ by more than 1e-6 relative (worst " << worst
+                                     << ")");
 }
 
 void check_same_statistics(const hc::StatsFile& one, const hc::StatsFile& many) {
@@ -162,8 +162,8 @@ BOOST_FIXTURE_TEST_CASE(two_and_three_ranks_write_the_single_process_statistics,
     const auto ranks = launch(world, kExtract + " --out " + out + " --json");
     for (int r = 0; r < world; ++r) {
       const Rank& rank = ranks[static_cast<std::size_t>(r)];
-      BOOST_REQUIRE_MESSAGE(rank.code == 0, "rank " << r << " exited " << rank.code << ": "
-                                                    << rank.err);
+      BOOST_REQUIRE_MESSAGE(rank.code == 0,
+                            "rank " << r << " exited " << rank.code << ": " << rank.err);
       // One report per run: rank 0's.
       if (r > 0) BOOST_CHECK_MESSAGE(rank.out.empty(), "rank " << r << " printed " << rank.out);
     }
@@ -173,10 +173,16 @@ BOOST_FIXTURE_TEST_CASE(two_and_three_ranks_write_the_single_process_statistics,
     BOOST_CHECK_EQUAL(many.metadata.at("processes"), std::to_string(world));
     check_same_statistics(read("one.hcstats"), many);
     ok("select " + out + " --ratio 0.5 --out plan-" + std::to_string(world) + ".json");
-    BOOST_CHECK_MESSAGE(plan_layers("one-plan.json") == plan_layers("plan-" + std::to_string(world) + ".json"),
-                        world << " ranks: the plan differs from the single-process plan");
+    BOOST_CHECK_MESSAGE(
+        plan_layers("one-plan.json") == plan_layers("plan-" + std::to_string(world) + ".json"),
+        world << " ranks: the plan differs from the single-process plan");
     BOOST_CHECK(!fs::exists(work / (out + ".partial")));
   }
+  // The output-change barrier reduces the same way.
+  single(kExtract + " --barrier output_l2 --out l2-one.hcstats");
+  const auto ranks = launch(2, kExtract + " --barrier output_l2 --out l2-two.hcstats");
+  BOOST_REQUIRE_MESSAGE(ranks[0].code == 0 && ranks[1].code == 0, ranks[0].err << ranks[1].err);
+  check_same_statistics(read("l2-one.hcstats"), read("l2-two.hcstats"));
   hc::test::check_no_temporaries(*this);
 }
 
@@ -230,8 +236,9 @@ BOOST_FIXTURE_TEST_CASE(a_killed_rank_is_reported_and_the_run_resumes, Distribut
 
 BOOST_FIXTURE_TEST_CASE(bad_launches_are_refused_on_every_rank, DistributedCli) {
   // More ranks than calibration sequences: every rank says so (one sequence of 32 here).
-  const auto ranks = launch(2, "extract --model model --ids calib.ids --tokens 32 --seq-len 32 "
-                               "--out a.hcstats");
+  const auto ranks = launch(2,
+                            "extract --model model --ids calib.ids --tokens 32 --seq-len 32 "
+                            "--out a.hcstats");
   for (const Rank& rank : ranks) {
     BOOST_CHECK_EQUAL(rank.code, 2);
     BOOST_CHECK_MESSAGE(contains(rank.err, "1 calibration sequences cannot be shared by 2 ranks"),
@@ -244,8 +251,8 @@ BOOST_FIXTURE_TEST_CASE(bad_launches_are_refused_on_every_rank, DistributedCli) 
   BOOST_CHECK_EQUAL(out_of_range.code, 2);
   BOOST_CHECK_MESSAGE(contains(out_of_range.err, "RANK=5: expected an integer in [0, 1]"),
                       out_of_range.err);
-  const auto no_master = shell("env -u MASTER_ADDR RANK=0 WORLD_SIZE=2 MASTER_PORT=1 " + quote(HC_CLI_PATH) +
-                               " " + kExtract + " --out b.hcstats");
+  const auto no_master = shell("env -u MASTER_ADDR RANK=0 WORLD_SIZE=2 MASTER_PORT=1 " +
+                               quote(HC_CLI_PATH) + " " + kExtract + " --out b.hcstats");
   BOOST_CHECK_EQUAL(no_master.code, 2);
   BOOST_CHECK(contains(no_master.err, "MASTER_ADDR is not set"));
   BOOST_CHECK(!fs::exists(work / "b.hcstats"));

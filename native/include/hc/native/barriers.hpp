@@ -100,17 +100,17 @@ class LayerBarriers {
   bool m_tf32 = false;
   Collective* m_collective = nullptr;
   int m_layer = 0;
-  int64_t m_tokens = 0;       // this rank's
-  double m_all_tokens = 0.0;  // every rank's
-  std::vector<double> m_all_routed;  // per expert: routed tokens over every rank
+  int64_t m_tokens = 0;                          // this rank's
+  double m_all_tokens = 0.0;                     // every rank's
+  std::vector<double> m_all_routed;              // per expert: routed tokens over every rank
   at::Tensor m_x, m_output;                      // [T, H]
   std::vector<detail::ExpertWeights> m_weights;  // per expert (fp32, biases if any)
   std::vector<at::Tensor> m_routed;              // per expert: sorted token indices [n_e]
   std::vector<at::Tensor> m_routed_gate;         // per expert: gate weights [n_e]
-  std::vector<at::Tensor> m_routed_out;   // per expert: E_e(x) on its tokens [n_e, H], computed
-                                          // in m_mlp_dtype (stored fp64, or fp32 for bf16)
-  std::vector<at::Tensor> m_routed_norm;  // per expert: fp32-exact ||E_e(x)|| [n_e] (fp64)
-  std::vector<at::Tensor> m_inner_sqnorm;        // per expert: [I]
+  std::vector<at::Tensor> m_routed_out;    // per expert: E_e(x) on its tokens [n_e, H], computed
+                                           // in m_mlp_dtype (stored fp64, or fp32 for bf16)
+  std::vector<at::Tensor> m_routed_norm;   // per expert: fp32-exact ||E_e(x)|| [n_e] (fp64)
+  std::vector<at::Tensor> m_inner_sqnorm;  // per expert: [I]
   std::vector<float> m_frequency;
   at::Tensor m_norm_weight, m_head;  // final norm [H], lm_head [V, H]
   double m_output_energy = 0.0;      // sum over every rank's tokens of ||y||² (output_l2)

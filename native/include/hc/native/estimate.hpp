@@ -13,7 +13,7 @@ namespace hc::native {
 
 // Sustained throughput of a device for the large products, in FLOP/s.
 struct DeviceProfile {
-  std::string name;          // "h100", "cpu (measured here)", ...
+  std::string name;  // "h100", "cpu (measured here)", ...
   double fp32 = 0.0, tf32 = 0.0, bf16 = 0.0, fp64 = 0.0;
   double memory_bytes = 0.0;  // device memory (0: host memory, not checked)
   double disk_bytes_per_s = 2e9;
@@ -32,9 +32,9 @@ struct EstimateRequest {
 };
 
 struct StageCost {
-  std::string stage;    // forward, statistics, pairs, triangles
-  double flops = 0.0;   // over all processes
-  double seconds = 0.0; // wall time with the request's processes
+  std::string stage;     // forward, statistics, pairs, triangles
+  double flops = 0.0;    // over all processes
+  double seconds = 0.0;  // wall time with the request's processes
 };
 
 struct ExtractEstimate {
@@ -43,8 +43,8 @@ struct ExtractEstimate {
   double device_peak_bytes = 0.0;  // per process
   double host_peak_bytes = 0.0;    // per process
   double disk_bytes = 0.0;         // read by each process
-  double pair_groups = 0.0, triangle_groups = 0.0;    // per MoE layer
-  double merged_token_evaluations = 0.0;              // pairs + triangles, all layers
+  double pair_groups = 0.0, triangle_groups = 0.0;  // per MoE layer
+  double merged_token_evaluations = 0.0;            // pairs + triangles, all layers
   int moe_layers = 0;
 };
 

@@ -30,7 +30,7 @@ struct ExtractOptions {
   int max_triangles = 4096;          // stage-1 candidates kept per layer
   double candidate_quantile = 0.75;  // stage 1: all three pair barriers <= this quantile
   ComputeDtype compute_dtype = ComputeDtype::Fp32;  // of the barrier products
-  bool resume = false;               // reuse the layers of an interrupted run
+  bool resume = false;                              // reuse the layers of an interrupted run
   // The processes sharing this run (docs/DISTRIBUTED.md): each forwards its own block of the
   // calibration sequences; sums are reduced across them and rank 0 alone writes. Null: alone.
   std::shared_ptr<Collective> collective;
@@ -51,7 +51,7 @@ struct ExtractSummary {
   // statistics; pair barriers; triplet barriers. The rest is the forward pass and writing.
   double stats_seconds = 0.0, pair_seconds = 0.0, triangle_seconds = 0.0;
   std::uint64_t pair_evaluations = 0, triangle_evaluations = 0;  // merged-expert token evals
-  int processes = 1;           // ranks that shared the run
+  int processes = 1;                                             // ranks that shared the run
   std::size_t local_sequences = 0;  // calibration sequences this rank forwarded
 };
 
