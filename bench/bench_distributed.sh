@@ -27,7 +27,7 @@ done
 wait
 t2=$(date +%s.%N)
 awk -v t0="$t0" -v t1="$t1" -v t2="$t2" -v n="$procs" -v m="$(basename "$model")" \
-  -v tok="$tokens" -v tri="$triangles" -v cores="$(nproc)" 'BEGIN {
+  -v tok="$tokens" -v tri="$triangles" -v cores="$(nproc --all)" 'BEGIN {
   printf "model %s, %s tokens, %s triangles per layer at most, %s cores\n", m, tok, tri, cores
   printf "1 process:   %8.2f s\n", t1 - t0
   printf "%d processes: %8.2f s\n", n, t2 - t1

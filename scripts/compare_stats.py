@@ -19,17 +19,32 @@ def main(argv):
     _, a = hcstats.load(paths[0])
     _, b = hcstats.load(paths[1])
     errors = {}
+    shared = []
     for name, x in a.items():
         if not np.issubdtype(x.dtype, np.floating):
             continue
         x = x.astype(np.float64).ravel()
         y = b[name].astype(np.float64).ravel()
+        if name.endswith("triangle_barrier"):
+            # Compare the triangles both files measured (stage 1 may pick other candidates).
+            key = name[: -len("triangle_barrier")] + "triangles"
+            ta = [tuple(t) for t in a[key].reshape(-1, 3)]
+            tb = {tuple(t): i for i, t in enumerate(b[key].reshape(-1, 3))}
+            both = [(i, tb[t]) for i, t in enumerate(ta) if t in tb]
+            shared.append((len(both), len(ta), len(tb)))
+            x = np.array([x[i] for i, _ in both])
+            y = np.array([y[j] for _, j in both])
+            if x.size == 0:
+                continue
         if x.size == 0:
             continue
         floor = 1e-6 * np.abs(x).max() + 1e-300
         rel = np.abs(x - y) / np.maximum(np.maximum(np.abs(x), np.abs(y)), floor)
         errors.setdefault(name.split(".")[-1], []).append(rel)
     print(label)
+    if shared:
+        n, na, nb = (sum(v) for v in zip(*shared))
+        print(f"  triangles measured in both: {n} of {na} / {nb}")
     for kind, parts in sorted(errors.items()):
         rel = np.concatenate(parts)
         print(f"  {kind:22s} median {np.median(rel):.2e}  p95 {np.percentile(rel, 95):.2e}  "

@@ -2,17 +2,21 @@
 # Evidence for the --compute-dtype default: extracts each bundled model's statistics in fp32 and
 # in bf16 (CPU) on calibration text, then prints the distribution of the barriers' relative
 # errors and whether HodgeCover plans at 25/50/75% removal change.
-# Usage: scripts/compute_dtype_evidence.sh [BUILD_DIR] [TOKENS]
+# bf16 products on CPU are slow in Debian's LibTorch (minutes per bundled model).
+# Usage: scripts/compute_dtype_evidence.sh [BUILD_DIR] [TOKENS] [MODEL...]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cli="${1:-$root/build}/hodgecover"
-tokens="${2:-2048}"
+tokens="${2:-1024}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-for model in tiny-olmoe tiny-qwen3 tiny-mixtral; do
+shift $(($# > 2 ? 2 : $#))
+models=("$@")
+[ ${#models[@]} -gt 0 ] || models=(tiny-olmoe tiny-qwen3 tiny-mixtral)
+for model in "${models[@]}"; do
   for dtype in fp32 bf16; do
     "$cli" extract --model "$root/models/$model" --text "$root/models/data/calibration.txt" \
-      --tokens "$tokens" --compute-dtype "$dtype" --out "$work/$model-$dtype.hcstats" >/dev/null
+      --tokens "$tokens" --max-triangles 1024 --compute-dtype "$dtype" --out "$work/$model-$dtype.hcstats" >/dev/null
     for ratio in 0.25 0.5 0.75; do
       "$cli" select "$work/$model-$dtype.hcstats" --ratio "$ratio" \
         --out "$work/$model-$dtype-$ratio.json" >/dev/null

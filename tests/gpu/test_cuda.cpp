@@ -4,6 +4,7 @@
 // is CPU-only; build against pip torch on a GPU machine to run them, see README).
 #include <ATen/Context.h>
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <filesystem>
@@ -132,7 +133,8 @@ BOOST_AUTO_TEST_CASE(statistics_files_match_cpu_for_every_barrier_kind) {
     BOOST_TEST_CONTEXT(barrier) {
       for (const char* device : {"cpu", "cuda"}) {
         f.ok(std::string("extract --model m --ids calib.ids --seq-len 64 --tokens 512 ") +
-             "--barrier " + barrier + " --device " + device + " --out " + device + ".hcstats");
+             "--barrier " + barrier + " --device " + device + " --compute-dtype fp32 --out " +
+             device + ".hcstats");
         f.ok(std::string("select ") + device + ".hcstats --ratio 0.5 --out " + device +
              ".plan.json");
       }
@@ -187,6 +189,52 @@ BOOST_AUTO_TEST_CASE(statistics_files_match_cpu_for_every_barrier_kind) {
       for (const char* name : {"cpu.hcstats", "cuda.hcstats", "cpu.plan.json", "cuda.plan.json"})
         fs::remove(f.work / name);
     }
+  }
+}
+
+// The GPU default (--compute-dtype auto = bf16) against fp32 on the same device: pair barriers
+// close (median relative error under 5%) and the same HodgeCover plan; tf32 as well.
+BOOST_AUTO_TEST_CASE(bf16_and_tf32_barriers_stay_close_to_fp32_on_cuda) {
+  hc::test::CliFixture f;
+  FixtureSizes sizes;
+  sizes.layers = 3;
+  sizes.experts = 8;
+  BOOST_REQUIRE(write_random_checkpoint(f.work / "m", Family::Qwen3Moe, sizes, 7).ok());
+  hc::test::write_token_ids(f.work / "calib.ids", hc::test::token_ids(512, 64, 23, 4));
+  const std::string base =
+      "extract --model m --ids calib.ids --seq-len 64 --tokens 512 --device cuda";
+  f.ok(base + " --compute-dtype fp32 --out fp32.hcstats");
+  auto read = [&](const std::string& name) {
+    const std::string bytes = hc::test::slurp(f.work / name);
+    auto stats =
+        hc::read_stats({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, name);
+    BOOST_REQUIRE(stats.ok());
+    return *stats;
+  };
+  const hc::StatsFile fp32 = read("fp32.hcstats");
+  f.ok("select fp32.hcstats --ratio 0.5 --out fp32.plan.json");
+  for (const char* dtype : {"bf16", "tf32"}) {
+    const std::string name = std::string(dtype) + ".hcstats";
+    f.ok(base + " --compute-dtype " + dtype + " --out " + name);
+    const hc::StatsFile other = read(name);
+    BOOST_CHECK_EQUAL(other.metadata.at("compute_dtype"), dtype);
+    std::vector<double> errors;
+    for (std::size_t l = 0; l < fp32.layers.size(); ++l) {
+      for (std::size_t i = 0; i < fp32.layers[l].edge_barrier.size(); ++i) {
+        const double a = fp32.layers[l].edge_barrier[i], b = other.layers[l].edge_barrier[i];
+        errors.push_back(std::abs(a - b) / std::max(a, 1e-12));
+      }
+    }
+    std::sort(errors.begin(), errors.end());
+    BOOST_TEST_MESSAGE(dtype << " vs fp32 on CUDA: median relative error "
+                             << errors[errors.size() / 2] << ", max " << errors.back());
+    BOOST_CHECK_LT(errors[errors.size() / 2], 0.05);
+    f.ok("select " + name + " --ratio 0.5 --out " + dtype + ".plan.json");
+    const auto layers = [&](const std::string& plan) {
+      return nlohmann::json::parse(hc::test::slurp(f.work / plan)).at("layers");
+    };
+    BOOST_CHECK_MESSAGE(layers("fp32.plan.json") == layers(std::string(dtype) + ".plan.json"),
+                        dtype << ": the plan differs from fp32's");
   }
 }
 
