@@ -28,6 +28,20 @@ double measured_rate(at::ScalarType dtype) {
   return 2.0 * 512 * 1024 * 1024 / best;
 }
 
+// Bytes per second of copying a 256 MiB fp64 tensor (read + write), best of three.
+double measured_bandwidth() {
+  const at::Tensor a = at::ones({int64_t(1) << 25}, at::kDouble);
+  at::Tensor b = at::empty_like(a);
+  double best = 1e300;
+  for (int i = 0; i < 3; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    b.copy_(a);
+    best = std::min(best,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return 2.0 * double(a.numel()) * 8.0 / best;
+}
+
 DeviceProfile estimate_device(const std::string& name) {
   if (name != "cpu" && name != "auto") return take_option("--device", named_device_profile(name));
   DeviceProfile p;
@@ -35,6 +49,7 @@ DeviceProfile estimate_device(const std::string& name) {
   p.fp32 = p.tf32 = measured_rate(at::kFloat);
   p.bf16 = measured_rate(at::kBFloat16);
   p.fp64 = measured_rate(at::kDouble);
+  p.bytes_per_s = measured_bandwidth();
   return p;
 }
 
@@ -104,6 +119,7 @@ int run_extract_estimate(const EstimateArgs& args) {
                 {"processes", request.processes},
                 {"device", device.name},
                 {"device_flops_per_s", rate},
+                {"device_bytes_per_s", device.bytes_per_s},
                 {"stages", stages},
                 {"seconds", e.seconds},
                 {"pair_groups_per_layer", e.pair_groups},

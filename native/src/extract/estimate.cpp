@@ -52,16 +52,17 @@ double layer_of(const std::string& name) {
 }  // namespace
 
 hc::Result<DeviceProfile> named_device_profile(const std::string& name) {
-  // Dense datasheet peaks (FLOP/s) for fp32, tf32, bf16, fp64, times 0.6 sustained.
+  // Dense datasheet peaks (FLOP/s) for fp32, tf32, bf16, fp64 and memory bandwidth, times 0.6
+  // sustained.
   struct Known {
     const char* name;
-    double fp32, tf32, bf16, fp64, memory;
+    double fp32, tf32, bf16, fp64, memory, bandwidth;
   };
   static const Known known[] = {
-      {"a100", 19.5e12, 156e12, 312e12, 19.5e12, 80e9},
-      {"h100", 67e12, 495e12, 990e12, 67e12, 80e9},
-      {"h200", 67e12, 495e12, 990e12, 67e12, 141e9},
-      {"b200", 80e12, 1100e12, 2250e12, 40e12, 180e9},
+      {"a100", 19.5e12, 156e12, 312e12, 19.5e12, 80e9, 2.0e12},
+      {"h100", 67e12, 495e12, 990e12, 67e12, 80e9, 3.35e12},
+      {"h200", 67e12, 495e12, 990e12, 67e12, 141e9, 4.8e12},
+      {"b200", 80e12, 1100e12, 2250e12, 40e12, 180e9, 8.0e12},
   };
   for (const Known& k : known) {
     if (name != k.name) continue;
@@ -72,6 +73,7 @@ hc::Result<DeviceProfile> named_device_profile(const std::string& name) {
     p.bf16 = 0.6 * k.bf16;
     p.fp64 = 0.6 * k.fp64;
     p.memory_bytes = k.memory;
+    p.bytes_per_s = 0.6 * k.bandwidth;
     return p;
   }
   return hc::make_error(hc::ErrorCode::InvalidArgument,
@@ -124,6 +126,9 @@ ExtractEstimate estimate_extract(const MoeModelSpec& s, const EstimateRequest& r
   out.pair_groups = pairs;
   out.triangle_groups = triples;
   out.merged_token_evaluations = L_moe * (pairs * u2 + triples * u3);
+  // Memory traffic of one scored row: the logit shift written and read in fp32, and about 13
+  // passes over the fp64 KL terms (conversions, two log-sum-exps, the weighted sum).
+  const double row_bytes = V * (4 * 4 + 13 * 8);
   auto group_cost = [&](double groups, double rows, double members) {
     double mlp = groups * (rows * 6 * H * I + members * 3 * H * I);
     double head_flops = 0.0;
@@ -135,6 +140,9 @@ ExtractEstimate estimate_extract(const MoeModelSpec& s, const EstimateRequest& r
     }
     return std::pair{mlp, head_flops};
   };
+  auto traffic = [&](double groups, double rows) {
+    return r.barrier == BarrierKind::KlLens ? groups * rows * row_bytes : 0.0;
+  };
   if (r.barrier == BarrierKind::KlFull) {
     later_layers_per_token = forward / T / 2;  // on average half the model follows a layer
   }
@@ -142,18 +150,20 @@ ExtractEstimate estimate_extract(const MoeModelSpec& s, const EstimateRequest& r
   const auto [tri_mlp, tri_head] = group_cost(triples, u3, 3);
   const double base_rows = r.barrier == BarrierKind::KlLens ? T * head : 0.0;
 
-  auto stage = [&](const std::string& name, double product_flops, double mlp_flops) {
+  auto stage = [&](const std::string& name, double product_flops, double mlp_flops, double bytes) {
     StageCost c;
     c.stage = name;
     c.flops = product_flops + mlp_flops;
-    c.seconds = (product_flops / product_rate + mlp_flops / mlp_rate) / P;
+    c.seconds = (product_flops / product_rate + mlp_flops / mlp_rate +
+                 (device.bytes_per_s > 0 ? bytes / device.bytes_per_s : 0.0)) /
+                P;
     out.stages.push_back(c);
     out.seconds += c.seconds;
   };
-  stage("forward", forward, 0.0);
-  stage("statistics", statistics, statistics_mlp);
-  stage("pairs", L_moe * (pair_head + base_rows), L_moe * pair_mlp);
-  stage("triangles", L_moe * tri_head, L_moe * tri_mlp);
+  stage("forward", forward, 0.0, 0.0);
+  stage("statistics", statistics, statistics_mlp, 0.0);
+  stage("pairs", L_moe * (pair_head + base_rows), L_moe * pair_mlp, L_moe * traffic(pairs, u2));
+  stage("triangles", L_moe * tri_head, L_moe * tri_mlp, L_moe * traffic(triples, u3));
 
   // Disk: every tensor once in the forward pass; a MoE layer's experts and the LM head again for
   // its barriers (each process reads all of them).

@@ -16,6 +16,7 @@ struct DeviceProfile {
   std::string name;  // "h100", "cpu (measured here)", ...
   double fp32 = 0.0, tf32 = 0.0, bf16 = 0.0, fp64 = 0.0;
   double memory_bytes = 0.0;  // device memory (0: host memory, not checked)
+  double bytes_per_s = 0.0;   // sustained memory bandwidth (the KL terms are bandwidth-bound)
   double disk_bytes_per_s = 2e9;
 };
 // a100, h100, h200, b200: datasheet dense peaks at 60% efficiency. InvalidArgument otherwise.
