@@ -440,7 +440,7 @@ BOOST_FIXTURE_TEST_CASE(extract_resume_after_a_kill_anywhere_is_byte_identical, 
   const std::string whole = hc::test::slurp(work / "s.hcstats");
   fs::remove(work / "s.hcstats");
   std::mt19937 rng(1403);
-  std::uniform_real_distribution<double> when(0.3 * seconds, 1.0 * seconds);
+  std::uniform_real_distribution<double> when(0.2 * seconds, 0.8 * seconds);
   int interrupted = 0, resumed_layers = 0;
   for (int i = 0; i < 8; ++i) {
     const auto delay = std::chrono::microseconds(static_cast<long>(when(rng) * 1e6));
