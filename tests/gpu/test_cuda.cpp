@@ -138,14 +138,8 @@ BOOST_AUTO_TEST_CASE(statistics_files_match_cpu_for_every_barrier_kind) {
         f.ok(std::string("select ") + device + ".hcstats --ratio 0.5 --out " + device +
              ".plan.json");
       }
-      auto read = [&](const std::string& name) {
-        const std::string bytes = hc::test::slurp(f.work / name);
-        auto stats = hc::read_stats(
-            {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, name);
-        BOOST_REQUIRE(stats.ok());
-        return *stats;
-      };
-      const hc::StatsFile cpu = read("cpu.hcstats"), cuda = read("cuda.hcstats");
+      const hc::StatsFile cpu = f.read_stats_file("cpu.hcstats");
+      const hc::StatsFile cuda = f.read_stats_file("cuda.hcstats");
       BOOST_REQUIRE_EQUAL(cpu.layers.size(), cuda.layers.size());
       double worst = 0.0;
       for (std::size_t l = 0; l < cpu.layers.size(); ++l) {
@@ -204,19 +198,12 @@ BOOST_AUTO_TEST_CASE(bf16_and_tf32_barriers_stay_close_to_fp32_on_cuda) {
   const std::string base =
       "extract --model m --ids calib.ids --seq-len 64 --tokens 512 --device cuda";
   f.ok(base + " --compute-dtype fp32 --out fp32.hcstats");
-  auto read = [&](const std::string& name) {
-    const std::string bytes = hc::test::slurp(f.work / name);
-    auto stats =
-        hc::read_stats({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, name);
-    BOOST_REQUIRE(stats.ok());
-    return *stats;
-  };
-  const hc::StatsFile fp32 = read("fp32.hcstats");
+  const hc::StatsFile fp32 = f.read_stats_file("fp32.hcstats");
   f.ok("select fp32.hcstats --ratio 0.5 --out fp32.plan.json");
   for (const char* dtype : {"bf16", "tf32"}) {
     const std::string name = std::string(dtype) + ".hcstats";
     f.ok(base + " --compute-dtype " + dtype + " --out " + name);
-    const hc::StatsFile other = read(name);
+    const hc::StatsFile other = f.read_stats_file(name);
     BOOST_CHECK_EQUAL(other.metadata.at("compute_dtype"), dtype);
     std::vector<double> errors;
     for (std::size_t l = 0; l < fp32.layers.size(); ++l) {

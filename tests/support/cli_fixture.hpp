@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "hc/safetensors.hpp"
+#include "hc/stats_file.hpp"
 #include "temp_dir.hpp"
 
 namespace hc::test {
@@ -76,6 +77,16 @@ struct CliFixture : TempDir {
     BOOST_REQUIRE_MESSAGE(r.code == 0,
                           "hodgecover " << args << " exited " << r.code << ": " << r.err);
     return r;
+  }
+
+  // The statistics file work/<name>, which must be valid.
+  hc::StatsFile read_stats_file(const std::string& name) const {
+    std::ifstream in(work / name, std::ios::binary);
+    const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                          std::istreambuf_iterator<char>());
+    auto stats = hc::read_stats(bytes, name);
+    BOOST_REQUIRE_MESSAGE(stats.ok(), name << ": " << (stats.ok() ? "" : stats.error().message));
+    return *stats;
   }
 
   void synth(const std::string& name, const std::string& extra = "", int seed = 1) const {

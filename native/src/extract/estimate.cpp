@@ -107,8 +107,9 @@ ExtractEstimate estimate_extract(const MoeModelSpec& s, const EstimateRequest& r
     }
     forward += T * per_token;
   }
-  const double head = 2 * H * V;        // per row
-  double later_layers_per_token = 0.0;  // kl_full reruns the rest of the model
+  const double head = 2 * H * V;  // per row
+  // kl_full reruns, per group, the layers after the scored one: half the model on average.
+  const double later_layers_per_token = forward / T / 2;
   if (r.barrier == BarrierKind::KlFull) forward += T * head;
 
   // Statistics: every expert's output on its routed tokens (fp32, and again for the deltas).
@@ -143,9 +144,6 @@ ExtractEstimate estimate_extract(const MoeModelSpec& s, const EstimateRequest& r
   auto traffic = [&](double groups, double rows) {
     return r.barrier == BarrierKind::KlLens ? groups * rows * row_bytes : 0.0;
   };
-  if (r.barrier == BarrierKind::KlFull) {
-    later_layers_per_token = forward / T / 2;  // on average half the model follows a layer
-  }
   const auto [pair_mlp, pair_head] = group_cost(pairs, u2, 2);
   const auto [tri_mlp, tri_head] = group_cost(triples, u3, 3);
   const double base_rows = r.barrier == BarrierKind::KlLens ? T * head : 0.0;

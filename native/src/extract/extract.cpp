@@ -422,7 +422,6 @@ hc::Result<ExtractSummary> extract_with(const ExtractOptions& requested, Collect
 
   ExtractSummary summary;
   summary.processes = collective.world();
-  summary.local_sequences = local.size();
   std::optional<hc::Error> failure;
   std::size_t layer_position = 0, committed_here = 0;
   const LayerCallback observe = [&](const LayerObservation& obs) {

@@ -93,14 +93,6 @@ struct DistributedCli : CliFixture {
     const auto r = shell(quote(HC_CLI_PATH) + " " + args);
     BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
   }
-
-  hc::StatsFile read(const std::string& name) const {
-    const std::string bytes = hc::test::slurp(work / name);
-    auto stats =
-        hc::read_stats({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, name);
-    BOOST_REQUIRE_MESSAGE(stats.ok(), (stats.ok() ? "" : stats.error().message));
-    return *stats;
-  }
 };
 
 // |a - b| <= 1e-6 max(|a|, |b|), with a floor of 1e-6 of the tensor's largest magnitude for
@@ -169,9 +161,9 @@ BOOST_FIXTURE_TEST_CASE(two_and_three_ranks_write_the_single_process_statistics,
     }
     const auto report = nlohmann::json::parse(ranks[0].out);
     BOOST_CHECK_EQUAL(report["processes"].get<int>(), world);
-    const hc::StatsFile many = read(out);
+    const hc::StatsFile many = read_stats_file(out);
     BOOST_CHECK_EQUAL(many.metadata.at("processes"), std::to_string(world));
-    check_same_statistics(read("one.hcstats"), many);
+    check_same_statistics(read_stats_file("one.hcstats"), many);
     ok("select " + out + " --ratio 0.5 --out plan-" + std::to_string(world) + ".json");
     BOOST_CHECK_MESSAGE(
         plan_layers("one-plan.json") == plan_layers("plan-" + std::to_string(world) + ".json"),
@@ -182,7 +174,7 @@ BOOST_FIXTURE_TEST_CASE(two_and_three_ranks_write_the_single_process_statistics,
   single(kExtract + " --barrier output_l2 --out l2-one.hcstats");
   const auto ranks = launch(2, kExtract + " --barrier output_l2 --out l2-two.hcstats");
   BOOST_REQUIRE_MESSAGE(ranks[0].code == 0 && ranks[1].code == 0, ranks[0].err << ranks[1].err);
-  check_same_statistics(read("l2-one.hcstats"), read("l2-two.hcstats"));
+  check_same_statistics(read_stats_file("l2-one.hcstats"), read_stats_file("l2-two.hcstats"));
   hc::test::check_no_temporaries(*this);
 }
 
@@ -230,7 +222,7 @@ BOOST_FIXTURE_TEST_CASE(a_killed_rank_is_reported_and_the_run_resumes, Distribut
   const auto ranks = launch(2, kExtract + " --out s.hcstats --resume --json");
   BOOST_REQUIRE_MESSAGE(ranks[0].code == 0 && ranks[1].code == 0, ranks[0].err << ranks[1].err);
   BOOST_CHECK(contains(ranks[0].out, "\"layers_resumed\":1"));
-  check_same_statistics(read("one.hcstats"), read("s.hcstats"));
+  check_same_statistics(read_stats_file("one.hcstats"), read_stats_file("s.hcstats"));
   BOOST_CHECK(!fs::exists(work / "s.hcstats.partial"));
 }
 

@@ -34,13 +34,6 @@ struct EstimateCli : CliFixture {
     const auto r = ok("extract --estimate --model config-only --json " + extra);
     return nlohmann::json::parse(r.out);
   }
-  hc::StatsFile read(const std::string& name) const {
-    const std::string bytes = hc::test::slurp(work / name);
-    auto stats =
-        hc::read_stats({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, name);
-    BOOST_REQUIRE_MESSAGE(stats.ok(), (stats.ok() ? "" : stats.error().message));
-    return *stats;
-  }
 };
 
 double stage(const nlohmann::json& e, const std::string& name, const std::string& what) {
@@ -106,7 +99,7 @@ BOOST_FIXTURE_TEST_CASE(bf16_barriers_stay_close_to_fp32, EstimateCli) {
   const std::string run_args = "extract --model model --ids calib.ids --tokens 384 --seq-len 32";
   ok(run_args + " --out fp32.hcstats");
   ok(run_args + " --compute-dtype bf16 --out bf16.hcstats");
-  const auto fp32 = read("fp32.hcstats"), bf16 = read("bf16.hcstats");
+  const auto fp32 = read_stats_file("fp32.hcstats"), bf16 = read_stats_file("bf16.hcstats");
   BOOST_CHECK_EQUAL(fp32.metadata.at("compute_dtype"), "fp32");
   BOOST_CHECK_EQUAL(bf16.metadata.at("compute_dtype"), "bf16");
   BOOST_REQUIRE_EQUAL(fp32.layers.size(), bf16.layers.size());

@@ -328,18 +328,11 @@ struct ExtractCli : CliFixture {
     BOOST_REQUIRE(error.ok());
     hc::test::write_token_ids(work / "calib.ids", hc::test::token_ids(200, 64, 13, 5));
   }
-  hc::StatsFile read(const std::string& name) const {
-    const std::string bytes = hc::test::slurp(work / name);
-    auto stats =
-        hc::read_stats({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, name);
-    BOOST_REQUIRE_MESSAGE(stats.ok(), why(stats));
-    return *stats;
-  }
 };
 
 BOOST_FIXTURE_TEST_CASE(cli_writes_a_statistics_file_that_decomposes, ExtractCli) {
   ok("extract --model model --ids calib.ids --tokens 128 --seq-len 32 --out s.hcstats");
-  const hc::StatsFile stats = read("s.hcstats");
+  const hc::StatsFile stats = read_stats_file("s.hcstats");
   BOOST_CHECK_EQUAL(stats.layers.size(), 3u);
   BOOST_CHECK_EQUAL(stats.family, "qwen3_moe");
   BOOST_CHECK_EQUAL(stats.tokens, 128u);
@@ -358,7 +351,8 @@ BOOST_FIXTURE_TEST_CASE(cli_writes_a_statistics_file_that_decomposes, ExtractCli
   // --max-triangles caps stage 1.
   ok("extract --model model --ids calib.ids --tokens 64 --seq-len 32 --max-triangles 1 --out "
      "t.hcstats");
-  for (const auto& layer : read("t.hcstats").layers) BOOST_CHECK_LE(layer.triangles.size(), 1u);
+  for (const auto& layer : read_stats_file("t.hcstats").layers)
+    BOOST_CHECK_LE(layer.triangles.size(), 1u);
 }
 
 BOOST_FIXTURE_TEST_CASE(cli_resume_after_kill_is_byte_identical, ExtractCli) {
