@@ -5,14 +5,19 @@
 
 namespace hc {
 
-Result<LayerAnalysis> analyze_layer(const LayerStats& layer, const ComplexOptions& options,
-                                    const HodgeOptions& hodge_options) {
+namespace {
+
+// analyze_layer, cold (previous == nullptr) or warm-started from an earlier analysis.
+Result<LayerAnalysis> analyze(const LayerStats& layer, const ComplexOptions& options,
+                              const HodgeOptions& hodge_options, const LayerAnalysis* previous) {
   auto complex = build_complex(layer, options);
   if (!complex) {
     return make_error(complex.error().code,
                       "layer " + std::to_string(layer.layer) + ": " + complex.error().message);
   }
-  auto hodge = hodge_decompose(*complex, hodge_options);
+  auto hodge = previous
+                   ? hodge_decompose(*complex, hodge_options, previous->complex, previous->hodge)
+                   : hodge_decompose(*complex, hodge_options);
   if (!hodge) {
     return make_error(hodge.error().code,
                       "layer " + std::to_string(layer.layer) + ": " + hodge.error().message);
@@ -22,6 +27,21 @@ Result<LayerAnalysis> analyze_layer(const LayerStats& layer, const ComplexOption
   out.complex = std::move(complex).value();
   out.hodge = std::move(hodge).value();
   return out;
+}
+
+}  // namespace
+
+Result<LayerAnalysis> analyze_layer(const LayerStats& layer, const ComplexOptions& options,
+                                    const HodgeOptions& hodge_options) {
+  return analyze(layer, options, hodge_options, nullptr);
+}
+
+Result<LayerAnalysis> reanalyze_layer(const LayerStats& layer, const ComplexOptions& options,
+                                      const LayerAnalysis& previous,
+                                      const HodgeOptions& hodge_options) {
+  // Another layer's analysis would only be a poor start, but say so by starting cold.
+  return analyze(layer, options, hodge_options,
+                 previous.layer == layer.layer ? &previous : nullptr);
 }
 
 Status ensure_expected(LayerAnalysis& a) {

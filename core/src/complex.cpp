@@ -276,6 +276,7 @@ Result<Complex> build_complex(const LayerStats& layer, const ComplexOptions& opt
     if (barrier <= limit) {
       cx.filled.push_back(v);
       cx.filled_barrier.push_back(barrier);
+      cx.filled_source.push_back(static_cast<int>(t));
     } else {
       cx.holes.push_back(v);
       cx.hole_barrier.push_back(barrier);

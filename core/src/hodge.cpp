@@ -1,5 +1,6 @@
 // Hodge decomposition of a complex's edge signal into gradient, curl and harmonic parts
-// (docs/METHOD.md): an exact graph solve for the gradient and CGLS on B2 for the curl.
+// (docs/METHOD.md): an exact graph solve for the gradient and CGLS on B2 for the curl, optionally
+// warm-started from a previous decomposition of the same layer at another τ.
 #include "hc/hodge.hpp"
 
 #include <Eigen/Cholesky>
@@ -186,18 +187,20 @@ struct CurlSolve {
   int iterations = 0;
 };
 
-// CGLS for min |B2 c - b|, restarted from the current iterate with an explicitly recomputed
-// residual when the recurrence drifts. B2^T (b - B2 c) is the normal-equation residual, so the
-// stopping test is directly the |B2^T f_harm| check. `max_iterations` caps all passes together.
+// CGLS for min |B2 c - b| from `start` (T; empty: zero), restarted from the current iterate
+// with an explicitly recomputed residual when the recurrence drifts. B2^T (b - B2 c) is the
+// normal-equation residual, so the stopping test is directly the |B2^T f_harm| check whatever the
+// start. `max_iterations` caps all passes together.
 CurlSolve solve_curl(const TriangleOperator& b2, const Eigen::VectorXd& b, double target,
-                     int max_iterations) {
+                     int max_iterations, Eigen::VectorXd start = {}) {
   CurlSolve out;
-  out.c = Eigen::VectorXd::Zero(b2.cols());
+  const bool warm = start.size() == b2.cols();
+  out.c = warm ? std::move(start) : Eigen::VectorXd::Zero(b2.cols());
   out.resid = b;
   Eigen::VectorXd s, p, q, b2c;
   constexpr int kPasses = 3;
   for (int pass = 0; pass < kPasses; ++pass) {
-    if (pass > 0) {
+    if (pass > 0 || warm) {
       b2.apply(out.c, b2c);
       out.resid = b - b2c;
     }
@@ -228,6 +231,47 @@ CurlSolve solve_curl(const TriangleOperator& b2, const Eigen::VectorXd& b, doubl
   return out;
 }
 
+// The earlier decomposition a warm start may draw on, once its complex is known to have the same
+// vertices, edges and signal (so f - f_grad, the curl solve's right-hand side, is unchanged too).
+struct Previous {
+  const Complex& complex;
+  const HodgeDecomposition& hodge;
+};
+
+bool same_edges_and_signal(const Complex& cx, const Complex& prev) {
+  return cx.vertex_count == prev.vertex_count && cx.edges == prev.edges &&
+         cx.signal.size() == prev.signal.size() && cx.signal == prev.signal;
+}
+
+// CGLS start for the current filled triangles: the previous coefficient of each triangle that
+// was filled before, 0 for new ones. Both filled lists follow the layer's candidate order
+// (filled_source ascending), so one merge pairs them without sorting; pairs must also share the
+// vertex triple (equal edges mean equal orientations), so a hand-built complex without sources
+// simply starts from zero. Sets `matched` to the number carried over.
+Eigen::VectorXd warm_coefficients(const Complex& cx, const Previous& prev, int& matched) {
+  const std::vector<std::array<int, 3>>& now = cx.filled;
+  const std::vector<std::array<int, 3>>& before = prev.complex.filled;
+  const Eigen::VectorXd& c_before = prev.hodge.curl_coefficients;
+  matched = 0;
+  if (now == before) {
+    matched = static_cast<int>(now.size());
+    return c_before;
+  }
+  Eigen::VectorXd c = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(now.size()));
+  const std::vector<int>& src_now = cx.filled_source;
+  const std::vector<int>& src_before = prev.complex.filled_source;
+  if (src_now.size() != now.size() || src_before.size() != before.size()) return c;
+  std::size_t j = 0;
+  for (std::size_t t = 0; t < now.size(); ++t) {
+    while (j < before.size() && src_before[j] < src_now[t]) ++j;
+    if (j < before.size() && src_before[j] == src_now[t] && before[j] == now[t]) {
+      c[static_cast<Eigen::Index>(t)] = c_before[static_cast<Eigen::Index>(j)];
+      ++matched;
+    }
+  }
+  return c;
+}
+
 }  // namespace
 
 Eigen::MatrixXd detail::curl_projections(const Complex& complex,
@@ -251,7 +295,12 @@ Eigen::MatrixXd detail::curl_projections(const Complex& complex,
   return out;
 }
 
-Result<HodgeDecomposition> hodge_decompose(const Complex& complex, const HodgeOptions& options) {
+namespace {
+
+// hodge_decompose, cold (prev == nullptr) or warm from a previous decomposition whose complex has
+// the same vertices, edges and signal.
+Result<HodgeDecomposition> decompose(const Complex& complex, const HodgeOptions& options,
+                                     const Previous* prev) {
   if (!(options.tolerance > 0.0) || options.max_iterations < 0)
     return make_error(ErrorCode::InvalidArgument,
                       "hodge: tolerance must be positive and max_iterations non-negative");
@@ -260,12 +309,20 @@ Result<HodgeDecomposition> hodge_decompose(const Complex& complex, const HodgeOp
   const double f_norm = f.norm();
   HodgeDecomposition out;
 
-  Eigen::VectorXd b1f;
-  apply_b1(complex, f, b1f);
-  auto potential = solve_potential(complex, b1f);
-  if (!potential) return potential.error();
-  out.potential = std::move(*potential);
-  apply_b1t(complex, out.potential, out.gradient);
+  // The gradient depends on the edges and the signal only, which a τ move on the complete graph
+  // leaves alone (it changes which triangles fill).
+  if (prev) {
+    out.potential = prev->hodge.potential;
+    out.gradient = prev->hodge.gradient;
+    out.reused.gradient = true;
+  } else {
+    Eigen::VectorXd b1f;
+    apply_b1(complex, f, b1f);
+    auto potential = solve_potential(complex, b1f);
+    if (!potential) return potential.error();
+    out.potential = std::move(*potential);
+    apply_b1t(complex, out.potential, out.gradient);
+  }
 
   // The curl is the projection of f - f_grad onto range(B2) (f_grad is orthogonal to it), so
   // the CGLS residual is the harmonic part itself.
@@ -287,7 +344,12 @@ Result<HodgeDecomposition> hodge_decompose(const Complex& complex, const HodgeOp
     const double target = 1e-3 * options.tolerance * f_norm;
     const int cap = options.max_iterations > 0 ? options.max_iterations
                                                : std::max(100, 2 * static_cast<int>(b2.cols()));
-    const CurlSolve curl = solve_curl(b2, rest, target, cap);
+    // The curl solve is the dominant cost; a previous solution, even for a different set of
+    // filled triangles, starts it close to the answer. Its stopping test does not depend on
+    // the start, so a warm result meets the same tolerance as a cold one.
+    Eigen::VectorXd start;
+    if (prev) start = warm_coefficients(complex, *prev, out.reused.warm_triangles);
+    CurlSolve curl = solve_curl(b2, rest, target, cap, std::move(start));
     out.curl_iterations = curl.iterations;
     for (std::size_t i = 0; i < active.size(); ++i) {
       const auto k = static_cast<Eigen::Index>(i);
@@ -295,9 +357,16 @@ Result<HodgeDecomposition> hodge_decompose(const Complex& complex, const HodgeOp
       out.curl[active[i]] = rest[k] - curl.resid[k];
     }
     b2t_harm = curl.normal_residual;
+    out.curl_coefficients = std::move(curl.c);
   }
 
-  out.betti = detail::betti_numbers(complex, tri);
+  // Betti numbers stay exact: copied only for an identical complex, otherwise eliminated anew.
+  if (prev && complex.filled == prev->complex.filled) {
+    out.betti = prev->hodge.betti;
+    out.reused.betti = true;
+  } else {
+    out.betti = detail::betti_numbers(complex, tri);
+  }
   out.energy.gradient = out.gradient.squaredNorm();
   out.energy.curl = out.curl.squaredNorm();
   out.energy.harmonic = out.harmonic.squaredNorm();
@@ -314,6 +383,27 @@ Result<HodgeDecomposition> hodge_decompose(const Complex& complex, const HodgeOp
                           sci(options.tolerance) + " after " + std::to_string(out.curl_iterations) +
                           " curl iterations");
   return out;
+}
+
+}  // namespace
+
+Result<HodgeDecomposition> hodge_decompose(const Complex& complex, const HodgeOptions& options) {
+  return decompose(complex, options, nullptr);
+}
+
+Result<HodgeDecomposition> hodge_decompose(const Complex& complex, const HodgeOptions& options,
+                                           const Complex& previous_complex,
+                                           const HodgeDecomposition& previous) {
+  // `previous` must be a complete result for previous_complex (a default-constructed one, say
+  // for a layer that failed, is not), and the right-hand sides must agree.
+  const bool usable = same_edges_and_signal(complex, previous_complex) &&
+                      previous.potential.size() == previous_complex.vertex_count &&
+                      previous.gradient.size() == previous_complex.signal.size() &&
+                      previous.curl_coefficients.size() ==
+                          static_cast<Eigen::Index>(previous_complex.filled.size());
+  if (!usable) return decompose(complex, options, nullptr);
+  const Previous prev{previous_complex, previous};
+  return decompose(complex, options, &prev);
 }
 
 }  // namespace hc

@@ -1,6 +1,7 @@
 """Times the dashboard's core work in headless Chromium (scripts/site.sh bench): serves the site,
 runs bench.html on the wall clock and prints its JSON result (load + full decomposition of the
-48-layer x 128-expert sample, and τ re-decompositions of one 128-expert layer).
+48-layer x 128-expert sample, and τ re-decompositions of one 128-expert layer: a sweep up,
+`tau_redecompose_ms`, and back down, `tau_redecompose_down_ms`, with every step's time).
 Usage: bench_browser.py <site-dir>"""
 import json
 import os

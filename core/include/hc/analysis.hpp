@@ -31,6 +31,12 @@ struct LayerAnalysis {
 Result<LayerAnalysis> analyze_layer(const LayerStats& layer, const ComplexOptions& options,
                                     const HodgeOptions& hodge = {});
 
+// Decomposes one layer again (the τ slider), warm-started from `previous`, an earlier analysis
+// of the same layer (hodge_decompose's warm overload: same result to the solver tolerance).
+Result<LayerAnalysis> reanalyze_layer(const LayerStats& layer, const ComplexOptions& options,
+                                      const LayerAnalysis& previous,
+                                      const HodgeOptions& hodge = {});
+
 // Fills analysis.expected if it is empty.
 Status ensure_expected(LayerAnalysis& analysis);
 

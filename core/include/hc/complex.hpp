@@ -50,6 +50,7 @@ struct Complex {
   Eigen::VectorXd signal;                  // f: M, f_e = b_ij
   std::vector<std::array<int, 3>> filled;  // filled triangles, T entries, rank order
   std::vector<double> filled_barrier;      // triplet barrier of each filled triangle
+  std::vector<int> filled_source;          // its index in the layer's candidate triangles
   std::vector<std::array<int, 3>> holes;   // candidates that did not fill (three edges present)
   std::vector<double> hole_barrier;
   std::vector<int> rank;  // rank[v]: position of v in the orientation order

@@ -29,14 +29,33 @@ struct HodgeDecomposition {
   Eigen::VectorXd potential;   // E: s, minimum norm (zero mean on every connected component)
   std::array<int, 3> betti{};  // beta0, beta1, beta2
   HodgeEnergy energy;
-  double residual_b1 = 0;   // |B1 harmonic| / |f|
-  double residual_b2t = 0;  // |B2^T harmonic| / |f|
-  int curl_iterations = 0;  // iterations the curl solver used (0 when T = 0)
+  double residual_b1 = 0;             // |B1 harmonic| / |f|
+  double residual_b2t = 0;            // |B2^T harmonic| / |f|
+  int curl_iterations = 0;            // iterations the curl solver used (0 when T = 0)
+  Eigen::VectorXd curl_coefficients;  // T: c with curl = B2 c, in complex.filled order
+  // What a warm-started decomposition took over from the previous one (all off when cold).
+  struct Reuse {
+    bool gradient = false;   // potential and gradient copied (same edges and signal)
+    bool betti = false;      // Betti numbers copied (same edges and filled triangles)
+    int warm_triangles = 0;  // filled triangles whose previous curl coefficient seeded CGLS
+  } reused;
 };
 
 // Decomposes complex.signal. NumericalFailure if the residual checks exceed the tolerance.
 Result<HodgeDecomposition> hodge_decompose(const Complex& complex,
                                            const HodgeOptions& options = {});
+
+// The same decomposition, started from `previous`, an earlier decomposition of
+// `previous_complex` (the τ slider: one layer at another threshold). When the edges and the
+// signal are unchanged (always so on the complete graph, where τ only moves triangles) the
+// gradient is copied and CGLS starts from the previous curl coefficients of the triangles still
+// filled; Betti numbers are copied only when the filled triangles are unchanged too, and otherwise
+// recomputed exactly. Anything else (a threshold graph whose edges moved) is decomposed cold.
+// The result meets the same residual checks, so it agrees with hodge_decompose(complex) to the
+// solver tolerance.
+Result<HodgeDecomposition> hodge_decompose(const Complex& complex, const HodgeOptions& options,
+                                           const Complex& previous_complex,
+                                           const HodgeDecomposition& previous);
 
 // Betti numbers (beta0, beta1, beta2) computed exactly: rank B1 from connected components,
 // rank B2 by sparse elimination over a large prime field.
