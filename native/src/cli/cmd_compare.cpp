@@ -137,8 +137,9 @@ int run_compare(const CompareArgs& args) {
         "lowest KL at %.0f%% removed: %s%s (KL %.5f)\n", 100 * ratio, row.variant.c_str(),
         row.wanda > 0 ? strprintf(" + Wanda %.0f%%", 100 * row.wanda).c_str() : "", row.kl);
   }
-  std::cout << "report: " << (std::filesystem::path(args.out) / "report.md").string() << " and "
-            << (std::filesystem::path(args.out) / "report.json").string() << "\n";
+  const std::filesystem::path out(args.out);
+  std::cout << "report: " << (out / "report.md").string() << " (figures in "
+            << (out / "figures").string() << "/) and " << (out / "report.json").string() << "\n";
   return kExitOk;
 }
 
@@ -158,7 +159,7 @@ Command add_compare_command(CLI::App& root) {
   text->excludes(ids);
   ids->excludes(text);
   cmd->add_option("--out", args->out,
-                  "New directory for report.md, report.json, plans/ and checkpoints/")
+                  "New directory for report.md, report.json, figures/, plans/ and checkpoints/")
       ->required();
   cmd->add_option("--methods", args->methods, "Methods to run (default: all)")->delimiter(',');
   cmd->add_option("--ratios", args->ratios, "Shares of experts removed per layer")
@@ -210,7 +211,9 @@ Command add_compare_command(CLI::App& root) {
   cmd->footer(
       "KL is mean KL(p_original || p_compressed) per token on the held-out data, with 95%\n"
       "bootstrap intervals over sequences and paired intervals of each row's difference to the\n"
-      "best; the table's retained masses are the Hodge masses each plan keeps.\n"
+      "best; the table's retained masses are the Hodge masses each plan keeps. figures/ holds\n"
+      "SVG charts linked from report.md: parameters kept against KL, KL and top-1 agreement per\n"
+      "ratio, and the experts each variant keeps per layer.\n"
       "Example: hodgecover compare --model m --stats m.hcstats --text heldout.txt --out cmp");
   return Command{cmd, [args] {
                    if (args->source.text_path.empty() && args->source.ids_path.empty()) {

@@ -166,8 +166,10 @@ Command add_demo_command(CLI::App& root, ModelDemoRunner model_demo) {
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   cmd->footer(
-      "Writes demo-out/: report.md and report.json (the comparison table), plans/, the best\n"
-      "compressed checkpoint per ratio, and the model's statistics file for the dashboard.\n"
+      "Writes demo-out/: report.md and report.json (the comparison table), figures/ (SVG\n"
+      "charts linked from report.md), plans/, the best compressed checkpoint per ratio, and the\n"
+      "model's statistics file. Open both in the dashboard:\n"
+      "  bash scripts/site.sh serve 8000 demo-out/MODEL.hcstats demo-out/report.json\n"
       "Examples:\n"
       "  hodgecover demo\n"
       "  hodgecover demo --model models/tiny-mixtral --out demo-mixtral\n"

@@ -240,10 +240,13 @@ void print_demo_summary(const ModelDemoArgs& args, const MoeModelSpec& spec,
     std::cout << strprintf("lowest KL at %.0f%% removed: %s%s (KL %.4f, perplexity %.3f)\n",
                            100 * ratio, row.method.c_str(), wanda.c_str(), row.kl, row.perplexity);
   }
-  std::cout << "\nwrote " << out.string() << "/: report.md, report.json, plans/, checkpoints/ ("
+  std::cout << "\nwrote " << out.string()
+            << "/: report.md (with its figures in figures/*.svg), report.json, plans/, "
+               "checkpoints/ ("
             << args.checkpoints << "), " << stats.filename().string() << "\n"
-            << "open the statistics in the dashboard:\n"
-            << "  bash scripts/site.sh serve 8000 " << stats.string() << "\n"
+            << "open the statistics and the report in the dashboard:\n"
+            << "  bash scripts/site.sh serve 8000 " << stats.string() << " "
+            << (out / "report.json").string() << "\n"
             << "  build/web/hodgecover-dashboard " << stats.string() << "   (desktop)\n";
 }
 

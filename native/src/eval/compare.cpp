@@ -8,6 +8,7 @@
 
 #include "hc/analysis.hpp"
 #include "hc/native/apply.hpp"
+#include "hc/native/compare_figures.hpp"
 #include "hc/native/device.hpp"
 #include "hc/native/evaluate.hpp"
 #include "hc/native/file_io.hpp"
@@ -77,6 +78,12 @@ std::string complex_key(const hc::ComplexOptions& c) {
 
 using Analyses = std::map<std::string, std::vector<hc::LayerAnalysis>>;
 
+std::map<int, std::vector<int>> kept_experts(const hc::Plan& plan) {
+  std::map<int, std::vector<int>> kept;
+  for (const auto& [layer, lp] : plan.layers) kept[layer] = lp.keep;
+  return kept;
+}
+
 // One analysis per distinct complex (variants often share one), keyed by its switches, with
 // orientation-averaged energies only where a variant ranks by them.
 hc::Result<Analyses> analyze_variants(const CompareOptions& options,
@@ -134,6 +141,7 @@ class Comparison {
       base.mode = hc::reduction_mode_name(plan_mode(outcome->plan));
       base.retained = hc::mean_retained(outcome->retained);
       base.plan = "plans/" + row_name(base.variant, ratio, 0) + ".json";
+      base.kept = kept_experts(outcome->plan);
       HC_TRY_STATUS(write_text_atomic(m_root / base.plan,
                                       json_text(hc::plan_to_json(outcome->plan), 2) + "\n"));
     } else {
@@ -164,6 +172,7 @@ class Comparison {
     row.keep = all.keep;
     row.wanda = wanda;
     row.retained = hc::mean_retained(outcome->retained);
+    row.kept = kept_experts(outcome->plan);
     return add_row(row, &outcome->plan, 1.0);
   }
 
@@ -262,18 +271,24 @@ CompareReport report_header(const CompareOptions& options) {
   report.device = device_text(options.device);
   report.complex = hc::describe_complex(options.complex);
   report.checkpoints = keep_checkpoints_name(options.keep);
+  report.experts = options.stats->layers.front().experts;
   report.select_data = options.select_data;
   return report;
 }
 
-// Writes report.json and report.md into the staging root, then renames it into place.
+// Writes report.json, report.md and its figures into the staging root, then renames it into
+// place.
 hc::Status write_report(const CompareOptions& options, CompareReport& report, StagingDir& staging) {
   const fs::path root = staging.path();
   annotate_report(report);
+  std::error_code ec;
+  fs::create_directories(root / "figures", ec);
+  if (ec) return write_error((root / "figures").string() + ": " + ec.message());
+  for (const CompareFigure& figure : compare_figures(report))
+    HC_TRY_STATUS(write_text_atomic(root / figure.file, figure.svg));
   HC_TRY_STATUS(
       write_text_atomic(root / "report.json", json_text(compare_report_json(report), 2) + "\n"));
   HC_TRY_STATUS(write_text_atomic(root / "report.md", compare_report_markdown(report)));
-  std::error_code ec;
   if (fs::exists(options.out, ec)) fs::remove(options.out, ec);  // empty (checked before)
   fs::rename(root, options.out, ec);
   if (ec) {

@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 
+#include "hc/native/compare_figures.hpp"
 #include "hc/native/text.hpp"
 
 namespace hc::native {
@@ -21,17 +22,6 @@ std::string percent(double share) {
 
 std::string wanda_text(double wanda) {
   return wanda > 0 ? percent(wanda) : "–";
-}
-
-// The distinct ratios in the order they first appear.
-std::vector<double> ratios_of(const std::vector<CompareRow>& rows) {
-  std::vector<double> ratios;
-  for (const auto& row : rows) {
-    bool seen = false;
-    for (double r : ratios) seen = seen || r == row.ratio;
-    if (!seen) ratios.push_back(row.ratio);
-  }
-  return ratios;
 }
 
 // Ranks 1..n with ties sharing their mean rank.
@@ -71,12 +61,6 @@ bool ran(const CompareRow& row) {
   return row.error.empty() && std::isfinite(row.kl);
 }
 
-double kept_share(const CompareReport& report, const CompareRow& row) {
-  return report.reference_parameters > 0
-             ? double(row.nonzero_parameters) / double(report.reference_parameters)
-             : 1.0;
-}
-
 nlohmann::json interval_json(const std::optional<hc::Interval>& i) {
   if (!i) return nlohmann::json();
   return {{"estimate", i->estimate}, {"low", i->low}, {"high", i->high}};
@@ -87,7 +71,30 @@ std::string interval_text(const std::optional<hc::Interval>& i, const char* form
   return strprintf(format, i->low) + " … " + strprintf(format, i->high);
 }
 
+nlohmann::json kept_json(const CompareRow& row) {
+  if (row.kept.empty()) return nlohmann::json();
+  nlohmann::json kept = nlohmann::json::object();
+  for (const auto& [layer, experts] : row.kept) kept[std::to_string(layer)] = experts;
+  return kept;
+}
+
 }  // namespace
+
+std::vector<double> ratios_of(const std::vector<CompareRow>& rows) {
+  std::vector<double> ratios;
+  for (const auto& row : rows) {
+    bool seen = false;
+    for (double r : ratios) seen = seen || r == row.ratio;
+    if (!seen) ratios.push_back(row.ratio);
+  }
+  return ratios;
+}
+
+double kept_share(const CompareReport& report, const CompareRow& row) {
+  return report.reference_parameters > 0
+             ? double(row.nonzero_parameters) / double(report.reference_parameters)
+             : 1.0;
+}
 
 void annotate_report(CompareReport& report) {
   auto& rows = report.rows;
@@ -174,6 +181,7 @@ nlohmann::json compare_report_json(const CompareReport& report) {
         {"keep", row.keep},
         {"wanda", row.wanda},
         {"plan", row.plan},
+        {"kept", kept_json(row)},
         {"checkpoint", row.checkpoint.empty() ? nlohmann::json() : nlohmann::json(row.checkpoint)},
         {"retained",
          {{"gradient", row.retained.gradient},
@@ -221,6 +229,7 @@ nlohmann::json compare_report_json(const CompareReport& report) {
           {"device", report.device},
           {"complex", report.complex},
           {"checkpoints", report.checkpoints},
+          {"experts", report.experts},
           {"reference",
            {{"perplexity", report.reference_perplexity},
             {"nll", report.reference_nll},
@@ -308,6 +317,10 @@ void markdown_ratio_tables(std::ostream& md, const CompareReport& report, bool s
     for (const CompareRow& row : report.rows) {
       if (row.ratio == ratio) markdown_row(md, report, row, select);
     }
+    if (ratio == 0.0) continue;
+    md << "\n![KL and top-1 agreement per variant, " << percent(ratio) << " of experts removed]("
+       << ratio_figure_file(ratio) << ")\n\n![Experts kept per layer by each variant, "
+       << percent(ratio) << " of experts removed](" << keep_figure_file(ratio) << ")\n";
   }
 }
 
@@ -356,8 +369,9 @@ void markdown_chosen(std::ostream& md, const CompareReport& report) {
 // Rows no other row beats on both parameters kept and KL.
 void markdown_frontier(std::ostream& md, const CompareReport& report) {
   md << "\n## Frontier: parameters kept against KL\n\nRows no other row beats on both (◆ above), "
-        "fewest parameters first.\n\n| params | KL | variant | removed | Wanda "
-        "|\n|---:|---:|---|---|---|\n";
+        "fewest parameters first.\n\n![Parameters kept against KL, one series per variant]("
+     << frontier_figure_file()
+     << ")\n\n| params | KL | variant | removed | Wanda |\n|---:|---:|---|---|---|\n";
   std::vector<const CompareRow*> front;
   for (const CompareRow& row : report.rows)
     if (row.frontier) front.push_back(&row);

@@ -6,8 +6,10 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "hc/native/evaluate.hpp"
+#include "hc/native/text.hpp"
 #include "hc/plan.hpp"
 #include "test_support.hpp"
 
@@ -28,6 +30,70 @@ std::vector<std::vector<std::int32_t>> sequences_of(int n, int step, int offset,
   }
   if (cur.size() >= 2) out.push_back(cur);
   return out;
+}
+
+// Parses an SVG with Python's XML parser (failing the test when it is not well-formed) and
+// returns the data-series of its <g class="series"> elements.
+std::set<std::string> svg_series(const fs::path& svg) {
+  const std::string code =
+      "import xml.etree.ElementTree as E,sys\n"
+      "t=E.parse(sys.argv[1])\n"
+      "for g in t.iter('{http://www.w3.org/2000/svg}g'):\n"
+      "  if g.get('class')=='series': print(g.get('data-series'))\n";
+  const std::string out = svg.string() + ".series";
+  const std::string command = "/usr/bin/python3 -c " + hc::test::quote(code) + " " +
+                              hc::test::quote(svg.string()) + " > " + hc::test::quote(out) +
+                              " 2>&1";
+  BOOST_CHECK_MESSAGE(std::system(command.c_str()) == 0,
+                      svg << " is not well-formed XML: " << hc::test::slurp(out));
+  std::set<std::string> series;
+  std::istringstream in(hc::test::slurp(out));
+  for (std::string line; std::getline(in, line);) series.insert(line);
+  fs::remove(out);
+  return series;
+}
+
+// Every figure of a report directory exists, is linked from report.md and is well-formed; the
+// frontier has one series per variant that ran.
+void check_figures(const fs::path& dir, const json& report) {
+  const std::string md = hc::test::slurp(dir / "report.md");
+  std::set<std::string> files{"frontier.svg"}, ran;
+  for (const auto& row : report.at("rows")) {
+    const std::string ratio = hc::native::strprintf("%g", 100 * row.at("ratio").get<double>());
+    if (row.at("ratio").get<double>() > 0) files.insert("ratio-" + ratio + ".svg");
+    if (row.at("ratio").get<double>() > 0) files.insert("keep-" + ratio + ".svg");
+    if (!row.contains("error") && row.at("kl").get<double>() > 0)
+      ran.insert(row.at("variant").get<std::string>());
+  }
+  std::set<std::string> on_disk;
+  for (const auto& entry : fs::directory_iterator(dir / "figures"))
+    on_disk.insert(entry.path().filename().string());
+  BOOST_CHECK(on_disk == files);
+  for (const std::string& file : files) {
+    BOOST_CHECK_MESSAGE(contains(md, "](figures/" + file + ")"), "report.md lacks " << file);
+    const auto series = svg_series(dir / "figures" / file);
+    if (file == "frontier.svg") {
+      BOOST_CHECK(series == ran);
+    } else {
+      BOOST_CHECK(series.empty());
+    }
+  }
+}
+
+// `kept` of every row is the plan file's keep list per layer (null when the plan failed).
+void check_kept(const fs::path& dir, const json& report) {
+  for (const auto& row : report.at("rows")) {
+    if (row.at("plan").get<std::string>().empty()) {
+      BOOST_CHECK(row.at("kept").is_null());
+      continue;
+    }
+    const auto plan =
+        hc::parse_plan(hc::test::slurp(dir / row.at("plan").get<std::string>()), "plan");
+    BOOST_REQUIRE(plan.ok());
+    BOOST_REQUIRE_EQUAL(row.at("kept").size(), plan->layers.size());
+    for (const auto& [layer, lp] : plan->layers)
+      BOOST_CHECK(row.at("kept").at(std::to_string(layer)).get<std::vector<int>>() == lp.keep);
+  }
 }
 
 // An 8-expert top-2 Mixtral-style model with statistics from its own calibration ids.
@@ -87,6 +153,9 @@ BOOST_FIXTURE_TEST_CASE(every_method_ratio_and_wanda_row_is_scored, CompareCli) 
       BOOST_CHECK_EQUAL(static_cast<int>(lp.keep.size()), row.at("keep").get<int>());
     if (!row.at("checkpoint").is_null()) ++kept;
   }
+  check_figures(work / "cmp", report);
+  check_kept(work / "cmp", report);
+  BOOST_CHECK_EQUAL(svg_series(work / "cmp" / "figures" / "frontier.svg").size(), 7u);
   BOOST_CHECK_EQUAL(seen.size(), rows.size());  // no duplicates
   BOOST_CHECK_EQUAL(kept, 2);                   // the best of each ratio
   BOOST_CHECK(fs::exists(work / "cmp" / "report.md"));
@@ -132,6 +201,10 @@ BOOST_FIXTURE_TEST_CASE(infeasible_ratio_is_a_row_with_a_reason, CompareCli) {
     }
   }
   BOOST_CHECK(fs::is_empty(work / "cmp" / "checkpoints"));
+  // The rows that did not run leave the figures whole and say why.
+  check_figures(work / "cmp", report);
+  check_kept(work / "cmp", report);
+  BOOST_CHECK(contains(hc::test::slurp(work / "cmp" / "figures" / "ratio-90.svg"), "not run: "));
 }
 
 BOOST_FIXTURE_TEST_CASE(variants_intervals_selection_text_and_controls, CompareCli) {

@@ -50,6 +50,19 @@ BOOST_FIXTURE_TEST_CASE(bundled_model_end_to_end, CliFixture) {
         "25% of experts removed", "50% of experts removed", "75% of experts removed"}) {
     BOOST_CHECK_MESSAGE(contains(md, part), "report.md lacks " << part);
   }
+  // The figures: linked from report.md, one frontier series per method, kept experts per row.
+  for (const char* figure : {"frontier.svg", "ratio-25.svg", "keep-25.svg", "ratio-50.svg",
+                             "keep-50.svg", "ratio-75.svg", "keep-75.svg"}) {
+    BOOST_CHECK_MESSAGE(fs::exists(work / "d" / "figures" / figure), figure);
+    BOOST_CHECK_MESSAGE(contains(md, std::string("](figures/") + figure + ")"), figure);
+  }
+  const std::string frontier = hc::test::slurp(work / "d" / "figures" / "frontier.svg");
+  std::size_t series = 0;
+  for (std::size_t at = frontier.find("<g class=\"series\""); at != std::string::npos;
+       at = frontier.find("<g class=\"series\"", at + 1))
+    ++series;
+  BOOST_CHECK_EQUAL(series, 7u);
+  for (const auto& row : rows) BOOST_CHECK_EQUAL(row.at("kept").size(), 4u);  // 4 MoE layers
   int kept = 0;
   for (const auto& entry : fs::directory_iterator(work / "d" / "checkpoints"))
     kept += entry.is_directory();
@@ -60,6 +73,8 @@ BOOST_FIXTURE_TEST_CASE(bundled_model_end_to_end, CliFixture) {
       ok("demo --tokens 512 --eval-tokens 512 --max-triangles 64 --ratios 0.5 "
          "--wanda 0 --checkpoints none --out d");
   BOOST_CHECK(contains(again.out, "lowest KL at 50% removed"));
+  BOOST_CHECK(contains(again.out, "figures/"));
+  BOOST_CHECK(contains(again.out, "site.sh serve 8000 d/tiny-olmoe.hcstats d/report.json"));
   BOOST_CHECK_EQUAL(json::parse(hc::test::slurp(work / "d" / "report.json")).at("rows").size(), 7u);
   for (const auto& entry : fs::directory_iterator(work))
     BOOST_CHECK_MESSAGE(!contains(entry.path().filename().string(), ".tmp-"), entry.path());

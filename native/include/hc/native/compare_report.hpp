@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,7 +25,9 @@ struct CompareRow {
   double wanda = 0.0;           // share of each surviving expert row zeroed (0: none)
   hc::RetainedMasses retained;  // mean over layers, measured on the HodgeCover targets
   std::string plan;             // plan file, relative to the report's directory
-  std::string checkpoint;       // kept checkpoint, relative; empty when not kept
+  // The plan's kept experts (ascending) per transformer layer; empty when the plan failed.
+  std::map<int, std::vector<int>> kept;
+  std::string checkpoint;  // kept checkpoint, relative; empty when not kept
   // Empty when the row ran; otherwise why not (e.g. the budget keeps fewer than top-k), and
   // the scores below are meaningless.
   std::string error;
@@ -62,6 +65,7 @@ struct CompareReport {
   std::string device;
   std::string complex;      // complex switches, as text
   std::string checkpoints;  // which checkpoints were kept: none, best or all
+  int experts = 0;          // experts per MoE layer of the original (0: unknown)
   double reference_perplexity = 0.0, reference_nll = 0.0;
   std::uint64_t reference_parameters = 0;
   std::vector<CompareRow> rows;
@@ -71,14 +75,22 @@ struct CompareReport {
   std::vector<MassCorrelation> correlations;        // filled by annotate_report
 };
 
+// The distinct removal ratios of the rows, in the order they first appear.
+std::vector<double> ratios_of(const std::vector<CompareRow>& rows);
+
+// Share of the original parameters a row stores and keeps non-zero (1 without a reference).
+double kept_share(const CompareReport& report, const CompareRow& row);
+
 // Fills the intervals, the chosen rows, the frontier and the correlations from the rows.
 void annotate_report(CompareReport& report);
 
 // {"format":"hodgecover.compare","version":1,"model",..,"reference":{..},"rows":[..]}; the
-// scores of a row that did not run are null and its "error" says why.
+// scores of a row that did not run are null and its "error" says why; "kept" is the plan's
+// {"layer":[experts..]} (null when the plan failed).
 nlohmann::json compare_report_json(const CompareReport& report);
 
-// One markdown table per ratio (rows by method, with and without Wanda), then the winners.
+// One markdown table per ratio (rows by method, with and without Wanda), then the winners; links
+// the figures of compare_figures (figures/*.svg beside it).
 std::string compare_report_markdown(const CompareReport& report);
 
 // Index of the row with the lowest KL among the rows that ran and match the filter
