@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The static site (landing page, dashboard, embed page, API docs, samples).
 #   scripts/site.sh build         build native (sample files) + WebAssembly, assemble build-wasm/site
-#   scripts/site.sh serve [PORT] [FILE.hcstats]
+#   scripts/site.sh serve [PORT] [FILE.hcstats] [REPORT.json]
 #                                 serve build-wasm/site on http://127.0.0.1:PORT/ (default 8000);
-#                                 with FILE, a copy under local/ and the dashboard URL that opens it
+#                                 with FILE (and a comparison report), copies under local/ and the
+#                                 dashboard URL that opens them
 #   scripts/site.sh bench         time load + decomposition of the 48 x 128 sample in headless Chromium
 # Assumes scripts/setup.sh ran.
 set -euo pipefail
@@ -27,6 +28,12 @@ case "$what" in
       cp "$3" "$site/local/"
       url="$url?stats=local/$(basename "$3")"
     fi
+    if [ -n "${4:-}" ]; then
+      [ -f "$4" ] || { echo "site: $4: no such file" >&2; exit 1; }
+      mkdir -p "$site/local"
+      cp "$4" "$site/local/report.json"
+      url="$url&report=local/report.json"
+    fi
     echo "site: serving $site at http://127.0.0.1:$port/ (dashboard: $url)"
     exec python3 -m http.server "$port" --bind 127.0.0.1 --directory "$site"
     ;;
@@ -34,5 +41,5 @@ case "$what" in
     [ -f "$site/samples/synth-bench-48x128.hcstats" ] || { echo "site: not built yet (bash scripts/site.sh build)" >&2; exit 1; }
     python3 "$root/tests/web/bench_browser.py" "$site"
     ;;
-  *) echo "usage: scripts/site.sh build|serve [PORT] [FILE.hcstats]|bench" >&2; exit 2 ;;
+  *) echo "usage: scripts/site.sh build|serve [PORT] [FILE.hcstats] [REPORT.json]|bench" >&2; exit 2 ;;
 esac

@@ -1,70 +1,22 @@
 // Headless dashboard: an ImGui context with no backend runs frames through every panel with a
 // synthetic file loaded, a τ change, a selection, the compact view, and corrupt files (error
 // banner, the app keeps running and loads the next good file).
-#include <imgui.h>
-#include <imgui_internal.h>
-
 #include <boost/test/unit_test.hpp>
 #include <string>
 #include <vector>
 
-#include "hc/ui/draw.hpp"
+#include "imgui_headless.hpp"
 
-namespace {
-
-struct ImGuiHeadless {
-  ImGuiHeadless() {
-    ImGui::CreateContext();
-    ImGuiIO& io = ImGui::GetIO();
-    io.DisplaySize = ImVec2(1280, 800);
-    unsigned char* pixels = nullptr;
-    int w = 0, h = 0;
-    io.Fonts->GetTexDataAsRGBA32(&pixels, &w, &h);  // builds the atlas, as a backend would
-    hc::ui::apply_style();
-  }
-  ~ImGuiHeadless() { ImGui::DestroyContext(); }
-
-  // Runs frames, sweeping the mouse over the display so hover tooltips are drawn too.
-  int frames(hc::ui::AppState& state, int n) {
-    int vertices = 0;
-    for (int i = 0; i < n; ++i) {
-      ImGuiIO& io = ImGui::GetIO();
-      io.DeltaTime = 1.0f / 60.0f;
-      io.MousePos = ImVec2(static_cast<float>((i * 97) % 1280), static_cast<float>((i * 53) % 800));
-      ImGui::NewFrame();
-      hc::ui::draw_frame(state);
-      ImGui::Render();
-      vertices = ImGui::GetDrawData()->TotalVtxCount;
-    }
-    return vertices;
-  }
-};
-
-std::vector<std::uint8_t> synth_bytes(int layers, int experts) {
-  hc::SynthOptions o;
-  o.layers = layers;
-  o.experts = experts;
-  o.seed = 3;
-  auto r = hc::synthesize(o);
-  BOOST_REQUIRE(r.ok());
-  auto bytes = hc::write_stats(r->stats);
-  BOOST_REQUIRE(bytes.ok());
-  return std::move(bytes).value();
-}
-
-bool window_drawn(const char* name) {
-  ImGuiWindow* w = ImGui::FindWindowByName(name);
-  return w && w->LastFrameActive == ImGui::GetFrameCount();
-}
-
-}  // namespace
+using hc::test::ImGuiHeadless;
+using hc::test::synth_bytes;
+using hc::test::window_drawn;
 
 BOOST_AUTO_TEST_SUITE(headless)
 
 BOOST_AUTO_TEST_CASE(every_panel_with_a_loaded_sample) {
   ImGuiHeadless imgui;
   hc::ui::AppState state;
-  state.samples.push_back({"demo", "samples/demo.hcstats"});
+  state.samples.push_back({"demo", "samples/demo.hcstats", "samples/demo.report.json"});
   std::string saved;
   state.host.save_text = [&](const std::string&, const std::string& text) { saved = text; };
   BOOST_TEST(imgui.frames(state, 3) > 0);  // empty state draws too

@@ -1,8 +1,10 @@
 """Browser end-to-end test (CTest web.browser): serves the built site on localhost and loads it
 in headless Chromium. A sample given by ?stats= reaches the loaded state (the bridge's #status
 element and the title carry the layer count), the screenshot is not blank, corrupt and missing
-files reach the error state, the embed page and the API example page work.
+files reach the error state, a comparison report given by ?report= loads beside the statistics
+(frontier and matrix views screenshot), the embed page and the API example page work.
 Usage: test_browser.py <site-dir> [--keep-screenshots DIR]"""
+import json
 import os
 import re
 import sys
@@ -12,6 +14,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from headless_chromium import SiteServer, distinct_colors, find_chromium, run_chromium  # noqa: E402
 
 SAMPLE = "samples/synth-toy-8x32.hcstats"
+# The bundled default model's statistics and the comparison report `hodgecover demo` wrote for it.
+MODEL = "samples/tiny-olmoe.hcstats"
+REPORT = "samples/tiny-olmoe.report.json"
 failures = []
 
 
@@ -32,6 +37,13 @@ def status_of(dom):
     return (state.group(1) if state else None, layers.group(1) if layers else None, m.group(1))
 
 
+def report_of(dom):
+    """The #status element's data-report: "none", "loaded <rows>" or "error"."""
+    m = re.search(r'<[^>]*id="status"[^>]*>', dom)
+    r = re.search(r'data-report="([^"]*)"', m.group(0)) if m else None
+    return r.group(1) if r else None
+
+
 def title_of(dom):
     m = re.search(r"<title>([^<]*)</title>", dom)
     return m.group(1) if m else ""
@@ -45,7 +57,7 @@ def main():
     if not find_chromium():
         print("chromium not installed (scripts/setup.sh installs it)")
         return 1
-    for needed in ("app.html", "embed.html", "api.html", "hodgecover.js", "hodgecover.wasm", SAMPLE):
+    for needed in ("app.html", "embed.html", "api.html", "hodgecover.js", "hodgecover.wasm", SAMPLE, MODEL, REPORT):
         if not os.path.exists(os.path.join(site, needed)):
             print(f"site incomplete: {needed} missing in {site} (build native first, then wasm)")
             return 1
@@ -76,7 +88,33 @@ def main():
         state, _, text = status_of(dom)
         check(state == "error" and "404" in (text or ""), f"missing file: state={state} ({text})")
 
-        # 4. Embed page with a layer, and the JavaScript API example.
+        # 4. Statistics and a comparison report together: both loaded, the report's rows counted;
+        #    screenshots of the report (frontier) and of the clustered matrix view.
+        with open(os.path.join(site, REPORT), encoding="utf-8") as f:
+            rows = len(json.load(f)["rows"])
+        both = f"app.html?stats={MODEL}&report={REPORT}"
+        dom = run_chromium(server.url(both), dump_dom=True)
+        state, layers, text = status_of(dom)
+        check(state == "loaded" and report_of(dom) == f"loaded {rows}",
+              f"?stats=&report=: state={state} report={report_of(dom)!r} (expected loaded {rows})")
+        shot = os.path.join(shots, "app_report.png")
+        run_chromium(server.url(both), screenshot=shot)
+        colors = distinct_colors(shot) if os.path.exists(shot) else 0
+        check(colors > 40, f"report screenshot {shot} has {colors} distinct colours")
+        shot = os.path.join(shots, "app_matrix.png")
+        run_chromium(server.url(both + "&view=matrix&layer=1"), screenshot=shot)
+        colors = distinct_colors(shot) if os.path.exists(shot) else 0
+        check(colors > 40, f"matrix screenshot {shot} has {colors} distinct colours")
+        shot = os.path.join(shots, "app_keep_sets.png")
+        run_chromium(server.url(both + "&view=keep&layer=2"), screenshot=shot)
+        colors = distinct_colors(shot) if os.path.exists(shot) else 0
+        check(colors > 40, f"keep sets screenshot {shot} has {colors} distinct colours")
+        dom = run_chromium(server.url(f"app.html?stats={MODEL}&report=samples/no-such-report.json"), dump_dom=True)
+        state, _, text = status_of(dom)
+        check(state == "loaded" and report_of(dom) == "error",
+              f"missing report: statistics still load, report in error ({state}, {report_of(dom)!r})")
+
+        # 5. Embed page with a layer, and the JavaScript API example.
         dom = run_chromium(server.url(f"embed.html?stats={SAMPLE}&layer=3"), dump_dom=True)
         state, layers, text = status_of(dom)
         check(state == "loaded" and layers == "8", f"embed page: state={state} ({text})")

@@ -43,12 +43,6 @@ float segment_distance(ImVec2 p, ImVec2 a, ImVec2 b) {
   return std::sqrt(qx * qx + qy * qy);
 }
 
-const LayerPlan* current_plan(const AppState& s, int layer) {
-  if (!s.outcome) return nullptr;
-  auto it = s.outcome->plan.layers.find(layer);
-  return it == s.outcome->plan.layers.end() ? nullptr : &it->second;
-}
-
 }  // namespace
 
 void draw_layer_controls(AppState& s) {
@@ -155,7 +149,7 @@ void draw_edges(ImDrawList* dl, const LayerAnalysis& a, EdgeComponent component,
   }
 }
 
-void draw_vertices(ImDrawList* dl, const LayerPlan* plan, const std::vector<char>& kept,
+void draw_vertices(ImDrawList* dl, bool plan, const std::vector<char>& kept,
                    const GraphGeometry& g) {
   const int E = static_cast<int>(g.pos.size());
   for (int v = 0; v < E; ++v) {
@@ -201,9 +195,9 @@ void draw_graph_annotations(ImDrawList* dl, const AppState& s, const LayerAnalys
 }
 
 // The tooltip of the expert or edge under the mouse, if any.
-void graph_tooltip(const LayerAnalysis& a, const LayerStats& stats, const LayerPlan* plan,
-                   const std::vector<char>& kept, const std::vector<int>& order,
-                   const GraphGeometry& g) {
+void graph_tooltip(const LayerAnalysis& a, const LayerStats& stats, bool plan,
+                   const LayerPlan* live, const std::vector<char>& kept,
+                   const std::vector<int>& order, const GraphGeometry& g) {
   const Complex& cx = a.complex;
   const HodgeDecomposition& h = a.hodge;
   const ImVec2 m = ImGui::GetIO().MousePos;
@@ -219,9 +213,9 @@ void graph_tooltip(const LayerAnalysis& a, const LayerStats& stats, const LayerP
     ImGui::Text("frequency %.4g, gate mass %.4g", stats.frequency[best_v], stats.gate_mass[best_v]);
     ImGui::Text("REAP %.4g, EAN %.4g", stats.reap[best_v], stats.ean[best_v]);
     if (best_v < h.potential.size()) ImGui::Text("potential s %.4g", h.potential[best_v]);
-    if (plan && !kept[best_v]) {
-      auto it = plan->merge_into.find(best_v);
-      if (it != plan->merge_into.end()) ImGui::Text("nearest survivor %d", it->second);
+    if (live && !kept[best_v]) {
+      auto it = live->merge_into.find(best_v);
+      if (it != live->merge_into.end()) ImGui::Text("nearest survivor %d", it->second);
     }
     ImGui::EndTooltip();
     return;
@@ -272,18 +266,18 @@ void draw_layer_graph(AppState& s, ImVec2 size) {
                           s.edge_component != EdgeComponent::HarmonicAveraged;
   double vmax = 1;
   const std::vector<int> order = strongest_edges(a, s.edge_component, s.max_edges_drawn, vmax);
-  const LayerPlan* plan = current_plan(s, stats.layer);
-  std::vector<char> kept(a.complex.vertex_count, plan ? 0 : 1);
-  if (plan) {
-    for (int k : plan->keep) kept[k] = 1;
-  }
+  // Kept experts: report plan A when one is chosen, else the live selection.
+  KeepMarks marks = kept_marks(s);
+  const bool marked = !marks.kept.empty();
+  std::vector<char>& kept = marks.kept;
+  kept.resize(a.complex.vertex_count, marked ? 0 : 1);
   draw_triangles(dl, s, a.complex, g);
   draw_edges(dl, a, s.edge_component, signed_map, order, vmax, g);
-  draw_vertices(dl, plan, kept, g);
+  draw_vertices(dl, marked, kept, g);
   draw_graph_annotations(dl, s, a, stats.layer, signed_map, vmax, static_cast<int>(order.size()),
-                         plan != nullptr, g);
+                         marked, g);
   dl->PopClipRect();
-  if (hovered) graph_tooltip(a, stats, plan, kept, order, g);
+  if (hovered) graph_tooltip(a, stats, marked, marks.live, kept, order, g);
 }
 
 void draw_layer_panel(AppState& s) {
@@ -306,7 +300,32 @@ void draw_layer_panel(AppState& s) {
                 100 * e.fraction(e.gradient), 100 * e.fraction(e.curl),
                 100 * e.fraction(e.harmonic));
   }
-  draw_layer_graph(s, ImGui::GetContentRegionAvail());
+  if (ImGui::BeginTabBar("layer_tabs")) {
+    const auto flags = [&](int tab) {
+      return s.layer_tab_request == tab ? ImGuiTabItemFlags_SetSelected : ImGuiTabItemFlags_None;
+    };
+    if (ImGui::BeginTabItem("Complex", nullptr, flags(0))) {
+      int view = static_cast<int>(s.layer_view);
+      ImGui::RadioButton("graph", &view, static_cast<int>(LayerView::Graph));
+      ImGui::SameLine();
+      ImGui::RadioButton("matrix (clustered)", &view, static_cast<int>(LayerView::Matrix));
+      s.layer_view = static_cast<LayerView>(view);
+      if (s.layer_view == LayerView::Matrix) {
+        ImGui::SameLine();
+        ImGui::Checkbox("barrier below the diagonal", &s.matrix_lower_barrier);
+        draw_layer_matrix(s, ImGui::GetContentRegionAvail());
+      } else {
+        draw_layer_graph(s, ImGui::GetContentRegionAvail());
+      }
+      ImGui::EndTabItem();
+    }
+    if (ImGui::BeginTabItem("Keep sets (report)", nullptr, flags(1))) {
+      draw_keep_sets(s);
+      ImGui::EndTabItem();
+    }
+    ImGui::EndTabBar();
+    s.layer_tab_request = -1;
+  }
   ImGui::End();
 }
 

@@ -44,7 +44,7 @@ void file_summary(const AppState& s) {
 
 void draw_open_panel(AppState& s) {
   ImGui::Begin("Open");
-  if (s.host.open_file_dialog && ImGui::Button("Open statistics file..."))
+  if (s.host.open_file_dialog && ImGui::Button("Open statistics file or report..."))
     s.host.open_file_dialog();
   if (s.host.open_path) {
     static char path[512] = "";
@@ -54,12 +54,23 @@ void draw_open_panel(AppState& s) {
     ImGui::SameLine();
     if ((ImGui::Button("Open") || enter) && path[0]) s.host.open_path(path);
   }
-  ImGui::TextDisabled("...or drop a .hcstats file on the window.");
+  ImGui::TextDisabled("...or drop a .hcstats file or a report.json on the window.");
+  if (s.report) {
+    ImGui::Text("Report: %s (%zu rows)", s.report_source.c_str(), s.report->rows.size());
+    ImGui::SameLine();
+    if (ImGui::SmallButton("close report")) s.report.reset(), s.keep_a = s.keep_b = -1;
+  }
+  if (!s.report_error.empty())
+    ImGui::TextColored(ImVec4(1, 0.5f, 0.4f, 1), "Report not loaded: %s", s.report_error.c_str());
 
   if (!s.samples.empty() && ImGui::CollapsingHeader("Samples", ImGuiTreeNodeFlags_DefaultOpen)) {
     for (const Sample& sample : s.samples) {
-      if (ImGui::Selectable(sample.name.c_str(), s.source == sample.url) && s.host.fetch_url) {
+      const std::string label =
+          sample.name + (sample.report_url.empty() ? "" : " + comparison report");
+      if (ImGui::Selectable(label.c_str(), s.source == sample.url) && s.host.fetch_url) {
         s.host.fetch_url(sample.url);
+        if (!sample.report_url.empty() && s.host.fetch_report_url)
+          s.host.fetch_report_url(sample.report_url);
       }
     }
   }

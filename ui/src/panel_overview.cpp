@@ -177,7 +177,8 @@ void layer_table(AppState& s) {
 
 void draw_overview_panel(AppState& s) {
   ImGui::Begin("Model overview");
-  if (s.load_state != LoadState::Loaded) {
+  const bool loaded = s.load_state == LoadState::Loaded;
+  if (!loaded && !s.report) {
     ImGui::TextDisabled("Load a statistics file to see its layers.");
     ImGui::End();
     return;
@@ -186,13 +187,17 @@ void draw_overview_panel(AppState& s) {
     const auto flags = [&](int tab) {
       return s.overview_tab_request == tab ? ImGuiTabItemFlags_SetSelected : ImGuiTabItemFlags_None;
     };
-    if (ImGui::BeginTabItem("Experts", nullptr, flags(0))) {
+    if (loaded && ImGui::BeginTabItem("Experts", nullptr, flags(0))) {
       heatmap(s);
       ImGui::EndTabItem();
     }
-    if (ImGui::BeginTabItem("Hodge energy and Betti numbers", nullptr, flags(1))) {
+    if (loaded && ImGui::BeginTabItem("Hodge energy and Betti numbers", nullptr, flags(1))) {
       energy_bars(s);
       layer_table(s);
+      ImGui::EndTabItem();
+    }
+    if (ImGui::BeginTabItem("Comparison report", nullptr, flags(2))) {
+      draw_report_tab(s);
       ImGui::EndTabItem();
     }
     ImGui::EndTabBar();

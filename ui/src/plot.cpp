@@ -46,6 +46,14 @@ ImU32 diverging(float t, float alpha) {
   return lerp_stops(stops, 5, 0.5f * (t + 1.0f), alpha);
 }
 
+ImU32 categorical(int index, float alpha) {
+  static const float colors[8][3] = {
+      {0.90f, 0.62f, 0.00f}, {0.34f, 0.71f, 0.91f}, {0.00f, 0.62f, 0.45f}, {0.94f, 0.89f, 0.26f},
+      {0.00f, 0.45f, 0.70f}, {0.84f, 0.37f, 0.00f}, {0.80f, 0.47f, 0.65f}, {0.75f, 0.75f, 0.75f}};
+  const float* c = colors[((index % 8) + 8) % 8];
+  return ImGui::ColorConvertFloat4ToU32(ImVec4(c[0], c[1], c[2], alpha));
+}
+
 ImVec2 Frame::map(double x, double y) const {
   const double fx = x1 != x0 ? (x - x0) / (x1 - x0) : 0.5;
   const double fy = y1 != y0 ? (y - y0) / (y1 - y0) : 0.5;
@@ -79,7 +87,7 @@ std::string tick_label(double v, bool integer) {
 
 Frame axes(const char* id, ImVec2 size, double x0, double x1, double y0, double y1,
            const char* x_label, const char* y_label, int x_ticks, int y_ticks, bool integer_x,
-           bool integer_y) {
+           bool integer_y, bool log_y) {
   const ImVec2 origin = ImGui::GetCursorScreenPos();
   size.x = std::max(size.x, 80.0f);
   size.y = std::max(size.y, 60.0f);
@@ -109,12 +117,12 @@ Frame axes(const char* id, ImVec2 size, double x0, double x1, double y0, double 
     dl->AddText(ImVec2(p.x - ts.x * 0.5f, p.y + 5), axis, s.c_str());
   }
   step = nice_step(y1 - y0, y_ticks);
-  if (integer_y) step = std::max(1.0, std::round(step));
+  if (integer_y || log_y) step = std::max(1.0, std::round(step));
   for (double v = std::ceil(y0 / step) * step; v <= y1 + step * 1e-9; v += step) {
     const ImVec2 p = f.map(x0, v);
     dl->AddLine(ImVec2(f.min.x, p.y), ImVec2(f.max.x, p.y), grid);
     dl->AddLine(ImVec2(p.x - 4, p.y), p, axis);
-    const std::string s = tick_label(v, integer_y);
+    const std::string s = log_y ? tick_label(std::pow(10.0, v), false) : tick_label(v, integer_y);
     const ImVec2 ts = ImGui::CalcTextSize(s.c_str());
     dl->AddText(ImVec2(p.x - ts.x - 6, p.y - ts.y * 0.5f), axis, s.c_str());
   }

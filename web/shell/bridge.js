@@ -2,9 +2,9 @@
 // ?stats=URL), downloads out, status reporting, and the public API `Module.hodgecover`.
 // Pages set options on `Module` before loading hodgecover.js:
 //   hcCompact (one-layer embed view), hcNoWindow (API only, no canvas), hcSamples (URL of a
-//   JSON list [{name, url}]), hcStatusElement (id of the status element, default "status").
+//   JSON list [{name, url, report?}]), hcStatusElement (id of the status element, default "status").
 
-Module.hcOnStatus = function (state, text, layers, pending) {
+Module.hcOnStatus = function (state, text, layers, pending, report) {
   document.title = 'HodgeCover - ' + text;
   const el = document.getElementById(Module.hcStatusElement || 'status');
   if (el) {
@@ -12,8 +12,9 @@ Module.hcOnStatus = function (state, text, layers, pending) {
     el.dataset.state = state;
     el.dataset.layers = String(layers);
     el.dataset.pending = String(pending);
+    el.dataset.report = report;  // "none", "loaded <rows>" or "error"
   }
-  if (Module.onHodgeCoverStatus) Module.onHodgeCoverStatus({state, text, layers, pending});
+  if (Module.onHodgeCoverStatus) Module.onHodgeCoverStatus({state, text, layers, pending, report});
 };
 
 // Copies bytes into the module heap and loads them; returns the layer count or -1.
@@ -26,6 +27,38 @@ Module.hcLoadBytes = function (bytes, name, analyseNow) {
   } finally {
     Module._free(ptr);
   }
+};
+
+// The same for a comparison report (report.json); returns its row count or -1.
+Module.hcLoadReportBytes = function (bytes, name) {
+  const ptr = Module._malloc(Math.max(1, bytes.length));
+  HEAPU8.set(bytes, ptr);
+  try {
+    return Module.ccall('hc_web_load_report', 'number', ['number', 'number', 'string'],
+                        [ptr, bytes.length, name]);
+  } finally {
+    Module._free(ptr);
+  }
+};
+
+// Picker and drops: the C++ side tells a report (JSON) from a statistics file by its bytes.
+Module.hcLoadAnyBytes = function (bytes, name) {
+  const ptr = Module._malloc(Math.max(1, bytes.length));
+  HEAPU8.set(bytes, ptr);
+  try {
+    Module.ccall('hc_web_load_any', null, ['number', 'number', 'string'], [ptr, bytes.length, name]);
+  } finally {
+    Module._free(ptr);
+  }
+};
+
+Module.hcFetchReport = function (url, afterLoad) {
+  Module.hcFetchBytes(url).then(function (bytes) {
+    Module.hcLoadReportBytes(bytes, url);
+    if (afterLoad) afterLoad();
+  }).catch(function (e) {
+    Module.ccall('hc_web_report_error', null, ['string', 'string'], [url, url + ': ' + e.message]);
+  });
 };
 
 Module.hcFetchBytes = async function (url) {
@@ -56,10 +89,15 @@ Module.hcDownload = function (name, text) {
 };
 
 function hcReadFile(file) {
-  Module.ccall('hc_web_set_loading', null, ['string'], [file.name]);
+  const report = /\.json$/i.test(file.name);
+  if (!report) Module.ccall('hc_web_set_loading', null, ['string'], [file.name]);
   file.arrayBuffer().then(function (buffer) {
-    Module.hcLoadBytes(new Uint8Array(buffer), file.name, false);
+    Module.hcLoadAnyBytes(new Uint8Array(buffer), file.name);
   }).catch(function (e) {
+    if (report) {
+      Module.ccall('hc_web_report_error', null, ['string', 'string'], [file.name, file.name + ': ' + e.message]);
+      return;
+    }
     Module.ccall('hc_web_load_error', null, ['string', 'string'], [file.name, file.name + ': ' + e.message]);
   });
 }
@@ -70,10 +108,11 @@ Module.hcOpenFileDialog = function () {
     input = document.createElement('input');
     input.type = 'file';
     input.id = 'hc-file-input';
-    input.accept = '.hcstats,.safetensors';
+    input.accept = '.hcstats,.safetensors,.json';
+    input.multiple = true;
     input.style.display = 'none';
     input.addEventListener('change', function () {
-      if (input.files.length) hcReadFile(input.files[0]);
+      for (const file of input.files) hcReadFile(file);
       input.value = '';
     });
     document.body.appendChild(input);
@@ -90,16 +129,22 @@ Module.hcHostReady = function () {
     canvas.addEventListener('dragover', function (e) { e.preventDefault(); });
     canvas.addEventListener('drop', function (e) {
       e.preventDefault();
-      if (e.dataTransfer.files.length) hcReadFile(e.dataTransfer.files[0]);
+      for (const file of e.dataTransfer.files) hcReadFile(file);  // statistics and report together
     });
   }
   if (Module.hcSamples) {
     fetch(Module.hcSamples).then(function (r) { return r.ok ? r.json() : []; }).then(function (list) {
-      for (const s of list) Module.ccall('hc_web_add_sample', null, ['string', 'string'], [s.name, s.url]);
+      for (const s of list) {
+        Module.ccall('hc_web_add_sample', null, ['string', 'string', 'string'], [s.name, s.url, s.report || '']);
+      }
     }).catch(function () {});
   }
-  // ?stats=URL[&layer=L][&select=METHOD[&keep=K|&ratio=R]]: a link that reproduces a view.
+  // ?stats=URL[&report=URL][&layer=L][&view=graph|matrix|keep][&select=METHOD[&keep=K|&ratio=R]]: a link
+  // that reproduces a view.
   const stats = params.get('stats');
+  const report = params.get('report');
+  if (report) Module.hcFetchReport(report);
+  if (params.get('view')) Module.hodgecover.view({layerView: params.get('view')});
   if (stats) {
     const layer = params.get('layer');
     const method = params.get('select');
@@ -156,4 +201,32 @@ Module.hodgecover = {
   },
   // The last selection's plan as JSON text (hodgecover.plan version 1), '' before any selection.
   plan: function () { return Module.ccall('hc_web_plan', 'string', [], []); },
+  // Loads a comparison report (report.json of `hodgecover compare` / `demo`) beside the
+  // statistics from a Uint8Array; returns summary().report ({loaded, rows, ratios, ...}).
+  loadReportBytes: function (bytes, name) {
+    Module.hcLoadReportBytes(bytes, name || 'report.json');
+    return Module.hodgecover.summary().report;
+  },
+  // Fetches and loads a comparison report; resolves to summary().report.
+  loadReportUrl: async function (url) {
+    try {
+      return Module.hodgecover.loadReportBytes(await Module.hcFetchBytes(url), url);
+    } catch (e) {
+      Module.ccall('hc_web_report_error', null, ['string', 'string'], [url, url + ': ' + e.message]);
+      return Module.hodgecover.summary().report;
+    }
+  },
+  // Switches views: {layerView: 'graph'|'matrix'|'keep' (the keep sets tab), tab:
+  // 'experts'|'energy'|'report',
+  // compare: [rowA, rowB]} (report row indices whose keep sets are compared).
+  view: function (options) {
+    const o = options || {};
+    const tabs = {experts: 0, energy: 1, report: 2};
+    const views = {graph: 0, matrix: 1, keep: 2};
+    const pair = o.compare || [];
+    Module.ccall('hc_web_set_view', null, ['number', 'number', 'number', 'number'],
+                 [o.layerView in views ? views[o.layerView] : -1,
+                  o.tab in tabs ? tabs[o.tab] : -1,
+                  pair.length > 0 ? pair[0] : -1, pair.length > 1 ? pair[1] : -1]);
+  },
 };

@@ -40,6 +40,9 @@ void install_host(ui::AppState& state, int, char**) {
   state.host.fetch_url = [](const std::string& url) {
     EM_ASM({ Module.hcFetch(UTF8ToString($0)); }, url.c_str());
   };
+  state.host.fetch_report_url = [](const std::string& url) {
+    EM_ASM({ Module.hcFetchReport(UTF8ToString($0)); }, url.c_str());
+  };
   state.host.save_text = [](const std::string& name, const std::string& text) {
     EM_ASM({ Module.hcDownload(UTF8ToString($0), UTF8ToString($1)); }, name.c_str(), text.c_str());
   };
@@ -54,15 +57,19 @@ bool window_wanted() {
 
 void publish_status(const ui::AppState& state, SDL_Window*) {
   static std::string last;
-  if (state.status == last) return;
-  last = state.status;
+  // The report's state rides along: "none", "loaded <rows>" or "error".
+  const std::string report = state.report ? "loaded " + std::to_string(state.report->rows.size())
+                             : state.report_error.empty() ? "none"
+                                                          : "error";
+  if (state.status + "|" + report == last) return;
+  last = state.status + "|" + report;
   const char* kind = state.load_state == ui::LoadState::Loaded    ? "loaded"
                      : state.load_state == ui::LoadState::Error   ? "error"
                      : state.load_state == ui::LoadState::Loading ? "loading"
                                                                   : "empty";
   const int layers = state.stats ? static_cast<int>(state.stats->layers.size()) : 0;
-  EM_ASM({ Module.hcOnStatus(UTF8ToString($0), UTF8ToString($1), $2, $3); }, kind,
-         state.status.c_str(), layers, state.pending);
+  EM_ASM({ Module.hcOnStatus(UTF8ToString($0), UTF8ToString($1), $2, $3, UTF8ToString($4)); }, kind,
+         state.status.c_str(), layers, state.pending, report.c_str());
 }
 
 void open_dropped_path(ui::AppState&, const char*) {}
@@ -104,6 +111,46 @@ EMSCRIPTEN_KEEPALIVE int hc_web_load(const std::uint8_t* data, int size, const c
   return static_cast<int>(s.stats->layers.size());
 }
 
+// Loads a comparison report (report.json) from bytes, beside the statistics. Returns its row
+// count, or -1 with the error in summary().report.
+EMSCRIPTEN_KEEPALIVE int hc_web_load_report(const std::uint8_t* data, int size, const char* name) {
+  hc::ui::AppState& s = app_state();
+  hc::ui::load_report_bytes(s, std::span<const std::uint8_t>(data, static_cast<std::size_t>(size)),
+                            name);
+  return s.report && s.report_error.empty() && s.report_source == name
+             ? static_cast<int>(s.report->rows.size())
+             : -1;
+}
+
+// File picker and drag and drop: a report when the bytes are JSON, else a statistics file.
+EMSCRIPTEN_KEEPALIVE void hc_web_load_any(const std::uint8_t* data, int size, const char* name) {
+  hc::ui::AppState& s = app_state();
+  hc::ui::load_any_bytes(s, std::span<const std::uint8_t>(data, static_cast<std::size_t>(size)),
+                         name);
+  hc::web::publish_status(s, nullptr);
+}
+
+EMSCRIPTEN_KEEPALIVE void hc_web_report_error(const char* source, const char* message) {
+  hc::ui::set_report_error(app_state(), source, message);
+}
+
+// View switches for links and tests: the layer panel's view (0 graph, 1 matrix, 2 the keep sets
+// tab), the overview
+// tab (0 experts, 1 energy, 2 report; -1 unchanged) and the compared report rows (-1 unchanged).
+EMSCRIPTEN_KEEPALIVE void hc_web_set_view(int layer_view, int overview_tab, int row_a, int row_b) {
+  hc::ui::AppState& s = app_state();
+  if (layer_view == 0 || layer_view == 1) {
+    s.layer_view = static_cast<hc::ui::LayerView>(layer_view);
+    s.layer_tab_request = 0;
+  }
+  if (layer_view == 2) s.layer_tab_request = 1;  // the keep sets tab
+  if (overview_tab >= 0) s.overview_tab_request = overview_tab;
+  const int rows = s.report ? static_cast<int>(s.report->rows.size()) : 0;
+  if (row_a >= 0 && row_a < rows) s.keep_a = row_a;
+  if (row_b >= 0 && row_b < rows) s.keep_b = row_b;
+  if (row_a >= 0 && row_b >= 0 && layer_view < 0) s.layer_tab_request = 1;
+}
+
 EMSCRIPTEN_KEEPALIVE void hc_web_set_loading(const char* source) {
   hc::ui::set_loading(app_state(), source);
   hc::web::publish_status(app_state(), nullptr);
@@ -114,8 +161,9 @@ EMSCRIPTEN_KEEPALIVE void hc_web_load_error(const char* source, const char* mess
   hc::web::publish_status(app_state(), nullptr);
 }
 
-EMSCRIPTEN_KEEPALIVE void hc_web_add_sample(const char* name, const char* url) {
-  app_state().samples.push_back({name, url});
+EMSCRIPTEN_KEEPALIVE void hc_web_add_sample(const char* name, const char* url,
+                                            const char* report_url) {
+  app_state().samples.push_back({name, url, report_url});
 }
 
 EMSCRIPTEN_KEEPALIVE void hc_web_set_compact(int compact) {

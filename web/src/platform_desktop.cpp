@@ -1,4 +1,5 @@
-// Desktop host services: files by path (command line, path box, drag and drop), plans written
+// Desktop host services: statistics files and comparison reports by path (command line, path
+// box, drag and drop; a report is recognised by its JSON content), plans written
 // next to the working directory, the status in the window title.
 #include <SDL.h>
 
@@ -14,18 +15,19 @@ namespace hc::web {
 namespace {
 
 void open_path(ui::AppState& state, const std::string& path) {
+  const bool report = path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0;
+  const auto fail = [&](const std::string& message) {
+    if (report)
+      ui::set_report_error(state, path, message);
+    else
+      ui::set_load_error(state, path, message);
+  };
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    ui::set_load_error(state, path, path + ": cannot open the file");
-    return;
-  }
+  if (!in) return fail(path + ": cannot open the file");
   std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
                                   std::istreambuf_iterator<char>());
-  if (in.bad()) {
-    ui::set_load_error(state, path, path + ": read error");
-    return;
-  }
-  ui::load_bytes(state, bytes, path);
+  if (in.bad()) return fail(path + ": read error");
+  ui::load_any_bytes(state, bytes, path);
 }
 
 // Writes to a temporary name and renames, so no half-written plan is ever visible.
@@ -61,7 +63,8 @@ void install_host(ui::AppState& state, int argc, char** argv) {
   state.host.save_text = [&state](const std::string& n, const std::string& t) {
     save_text(state, n, t);
   };
-  if (argc > 1) open_path(state, argv[1]);
+  // hodgecover-dashboard [model.hcstats] [report.json]
+  for (int i = 1; i < argc; ++i) open_path(state, argv[i]);
 }
 
 bool window_wanted() {

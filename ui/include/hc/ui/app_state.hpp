@@ -12,21 +12,24 @@
 
 #include "hc/analysis.hpp"
 #include "hc/synth.hpp"
+#include "hc/ui/report.hpp"
 
 namespace hc::ui {
 
 // What the host (desktop or browser) can do for the panels; an empty function hides the control.
 struct HostActions {
-  std::function<void()> open_file_dialog;                  // browser file picker
-  std::function<void(const std::string& path)> open_path;  // desktop: read a path
-  std::function<void(const std::string& url)> fetch_url;   // browser: fetch a URL
+  std::function<void()> open_file_dialog;                        // browser file picker
+  std::function<void(const std::string& path)> open_path;        // desktop: read a path
+  std::function<void(const std::string& url)> fetch_url;         // browser: fetch a URL
+  std::function<void(const std::string& url)> fetch_report_url;  // browser: fetch a report
   std::function<void(const std::string& name, const std::string& text)>
       save_text;  // download / write
 };
 
 struct Sample {
   std::string name;
-  std::string url;  // fetched through HostActions::fetch_url
+  std::string url;         // fetched through HostActions::fetch_url
+  std::string report_url;  // its comparison report (fetch_report_url), may be empty
 };
 
 enum class LoadState { Empty, Loading, Loaded, Error };
@@ -34,6 +37,9 @@ enum class ExpertStat { Frequency, Reap, Ean, GateMass };
 // Edge colouring. The first four are signed parts under the complex's orientation; the last is
 // the orientation-averaged harmonic energy (as a root, in barrier units) that --harmonic-target
 // expected ranks.
+// How the layer panel draws the complex: experts on a circle, or the pair matrix (readable at
+// 128 experts) with experts ordered by hierarchical clustering of their barriers.
+enum class LayerView { Graph, Matrix };
 enum class EdgeComponent { Barrier, Gradient, Curl, Harmonic, HarmonicAveraged };
 inline constexpr int kEdgeComponentCount = 5;
 
@@ -84,12 +90,34 @@ struct AppState {
   std::vector<MethodComparison> comparison;
   bool selection_stale = true;
 
+  // The comparison report (report.json of `compare` / `demo`) shown beside the statistics.
+  std::optional<Report> report;
+  std::string report_source;
+  std::string report_error;      // why the last report failed to load (shown in the Open panel)
+  int report_hover = -1;         // report row under the mouse on the frontier, -1 none
+  int keep_ratio = -1;           // index into report->ratios for the keep-set views, -1: first
+  int keep_a = -1, keep_b = -1;  // report rows whose keep sets are compared, -1 none
+
+  LayerView layer_view = LayerView::Graph;
+  int layer_tab_request =
+      -1;  // >= 0 selects that layer-panel tab next frame (0 complex, 1 keep sets)
+  bool matrix_lower_barrier = true;            // matrix: raw barrier below the diagonal
+  std::vector<std::vector<int>> matrix_order;  // per layer index: clustering order (cached)
+
   Timings timings;
   std::string status;  // one-line status (what the host shows in its title / status element)
 };
 
 // Reads a file from bytes. On failure the state holds the error (banner) and no model.
 void load_bytes(AppState& state, std::span<const std::uint8_t> bytes, const std::string& source);
+// Reads a comparison report (report.json) from bytes. A bad report sets report_error and keeps
+// the statistics (and any earlier report) as they were.
+void load_report_bytes(AppState& state, std::span<const std::uint8_t> bytes,
+                       const std::string& source);
+void set_report_error(AppState& state, const std::string& source, const std::string& message);
+// Picker and drag and drop: a report when the bytes are JSON, else a statistics file.
+void load_any_bytes(AppState& state, std::span<const std::uint8_t> bytes,
+                    const std::string& source);
 // Generates a synthetic file in memory (core's synth) and loads it.
 void load_synthetic(AppState& state, const SynthOptions& options);
 // Marks a host-side failure (network, unreadable path) as the load error.
@@ -116,8 +144,18 @@ int layer_index(const AppState& state, int layer);
 // The barrier range of layer `index` (for the τ slider): {min, max} over its edges.
 std::pair<double, double> barrier_range(const AppState& state, int index);
 
+// Experts of layer `index` (into stats->layers) in display order for the matrix view:
+// average-linkage clustering of the pair barriers, leaves in dendrogram order. Cached.
+const std::vector<int>& matrix_order(AppState& state, int index);
+// Experts report row `row` keeps in transformer layer `layer`; nullptr when not recorded.
+const std::vector<int>* report_kept(const AppState& state, int row, int layer);
+// The report's removal ratio the keep-set views show.
+double keep_view_ratio(const AppState& state);
+
 // JSON reports for the JavaScript API and the export button.
-nlohmann::json summary_json(const AppState& state);
+nlohmann::json summary_json(const AppState& state);  // includes "report"
+// {"loaded", "source", "error", "rows", "ratios", "variants", "rows_with_kept", "compared"}
+nlohmann::json report_summary_json(const AppState& state);
 std::string plan_text(const AppState& state);  // empty when no selection has run
 
 const char* expert_stat_name(ExpertStat s);

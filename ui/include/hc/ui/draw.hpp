@@ -18,6 +18,25 @@ void draw_overview_panel(AppState& state);
 void draw_layer_panel(AppState& state);
 void draw_selection_panel(AppState& state);
 
+// The comparison report: frontier of parameters kept against KL (hover a point for its
+// numbers, click to compare its keep set) and the per-ratio tables. A tab of the overview panel.
+void draw_report_tab(AppState& state);
+// The current layer's pair matrix (clustered order, chosen component above the diagonal, raw
+// barrier below, kept experts on the axes) with the filled triangles and holes listed.
+void draw_layer_matrix(AppState& state, ImVec2 size);
+// Which experts the report's methods keep: the current layer for every method at one ratio, and
+// two chosen plans side by side over every layer.
+void draw_keep_sets(AppState& state);
+// Kept flags of the current layer's experts for marking: report plan A when chosen, else the
+// live selection. `kept` is empty when nothing is selected; `live` is the live selection's layer
+// plan when the marks come from it.
+struct KeepMarks {
+  std::vector<char> kept;
+  const char* source = nullptr;  // "report plan A" or "the live selection"
+  const LayerPlan* live = nullptr;
+};
+KeepMarks kept_marks(const AppState& state);
+
 // The complex of the current layer as a graph filling `size` (shared by the layer panel and the
 // embed view); hover shows an expert's or an edge's numbers.
 void draw_layer_graph(AppState& state, ImVec2 size);

@@ -26,9 +26,13 @@ struct Frame {
 
 // Reserves `size` with an invisible button (so hovering works) and draws axes, ticks, tick
 // labels and axis titles around the returned plotting area. Tick counts are approximate.
+// With log_y the y range is in log10 units and the ticks read as powers of ten ("1e-3").
 Frame axes(const char* id, ImVec2 size, double x0, double x1, double y0, double y1,
            const char* x_label, const char* y_label, int x_ticks = 6, int y_ticks = 5,
-           bool integer_x = false, bool integer_y = false);
+           bool integer_x = false, bool integer_y = false, bool log_y = false);
+
+// Colour-blind safe categorical colours (Okabe and Ito's eight), cycled by index.
+ImU32 categorical(int index, float alpha = 1.0f);
 
 // Vertical colour bar with its range and title, drawn at `pos` (width ~60 px incl. labels).
 void colorbar(ImDrawList* dl, ImVec2 pos, float height, bool diverging_map, double lo, double hi,
