@@ -247,7 +247,8 @@ void print_demo_summary(const ModelDemoArgs& args, const MoeModelSpec& spec,
             << "open the statistics and the report in the dashboard:\n"
             << "  bash scripts/site.sh serve 8000 " << stats.string() << " "
             << (out / "report.json").string() << "\n"
-            << "  build/web/hodgecover-dashboard " << stats.string() << "   (desktop)\n";
+            << "  build/web/hodgecover-dashboard " << stats.string() << " "
+            << (out / "report.json").string() << "   (desktop)\n";
 }
 
 }  // namespace
