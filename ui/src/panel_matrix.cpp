@@ -15,8 +15,12 @@
 namespace hc::ui {
 namespace {
 
-// ImGui's default 16-bit indices cap one draw list at 65536 vertices (4 per cell).
-constexpr int kCellBudget = sizeof(ImDrawIdx) == 2 ? 14000 : 1000000;
+// ImGui's default 16-bit indices cap one draw list at 65536 vertices (4 per cell) unless the
+// renderer takes vertex offsets (the OpenGL3 backend does), which lifts the cap.
+int cell_budget() {
+  const bool offsets = (ImGui::GetIO().BackendFlags & ImGuiBackendFlags_RendererHasVtxOffset) != 0;
+  return sizeof(ImDrawIdx) == 2 && !offsets ? 14000 : 1000000;
+}
 constexpr float kListWidth = 230.0f;
 
 // The value of `component` on edge e read as the flow from u to v (antisymmetric for the signed
@@ -104,7 +108,7 @@ void draw_layer_matrix(AppState& s, ImVec2 size) {
   vmax = vmax > 0 ? vmax : 1;
   bmax = bmax > 0 ? bmax : 1;
   const bool lower_barrier = s.matrix_lower_barrier;
-  const bool full = static_cast<long>(n) * n <= kCellBudget;
+  const bool full = static_cast<long>(n) * n <= cell_budget();
 
   const float side = std::max(
       120.0f, std::min(size.x - kListWidth - 90.0f, size.y - ImGui::GetTextLineHeight() * 2));

@@ -107,8 +107,9 @@ void frontier_plot(AppState& s, float height) {
     const int best = lowest_kl_row(r, row.ratio, row.wanda > 0);
     if (best == static_cast<int>(i)) dl->AddCircle(p, 8.5f, IM_COL32(255, 255, 255, 230), 16, 1.5f);
     if (static_cast<int>(i) == s.keep_a || static_cast<int>(i) == s.keep_b) {
-      const char* tag = static_cast<int>(i) == s.keep_a ? "A" : "B";
-      dl->AddText(ImVec2(p.x + 6, p.y - 16), IM_COL32(255, 255, 255, 255), tag);
+      const bool a = static_cast<int>(i) == s.keep_a;  // A above-right, B below-right
+      dl->AddText(ImVec2(p.x + 7, a ? p.y - 17 : p.y + 3), IM_COL32(255, 255, 255, 255),
+                  a ? "A" : "B");
     }
     const float d = std::hypot(mouse.x - p.x, mouse.y - p.y);
     if (hovered && d < nearest_d) nearest_d = d, nearest = static_cast<int>(i);
