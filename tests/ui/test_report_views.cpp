@@ -204,6 +204,11 @@ BOOST_AUTO_TEST_CASE(bad_reports_name_the_file_and_keep_what_was_loaded) {
     BOOST_TEST(state.report_source == "good.json");
     BOOST_TEST(imgui.frames(state, 2) > 0);
   }
+  // A statistics file whose header length starts with the byte '{' is still a statistics file.
+  BOOST_TEST(!hc::ui::looks_like_json(std::vector<std::uint8_t>{'{', 1, 0, 0, 0, 0, 0, 0, '{'}));
+  BOOST_TEST(hc::ui::looks_like_json(bytes_of(" \n{\"format\": 1}")));
+  BOOST_TEST(!hc::ui::looks_like_json(bytes_of("  ")));
+  BOOST_TEST(!hc::ui::looks_like_json(bytes_of("[1]")));
   // Non-JSON bytes through the picker path go to the statistics reader.
   hc::ui::load_any_bytes(state, std::vector<std::uint8_t>(64, 0xff), "garbage.bin");
   BOOST_TEST((state.load_state == hc::ui::LoadState::Error));

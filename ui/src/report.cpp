@@ -105,6 +105,11 @@ Result<ReportRow> parse_row(const json& j, const std::string& where) {
 }  // namespace
 
 bool looks_like_json(std::span<const std::uint8_t> bytes) {
+  // A statistics file opens with its header length as 8 little-endian bytes, whose first byte
+  // may well be '{' (0x7b); the zero bytes after it (any header under 2^56 bytes) never occur
+  // in JSON text.
+  for (std::size_t i = 0; i < bytes.size() && i < 64; ++i)
+    if (bytes[i] == 0) return false;
   for (std::uint8_t b : bytes) {
     if (b == ' ' || b == '\t' || b == '\n' || b == '\r') continue;
     return b == '{';

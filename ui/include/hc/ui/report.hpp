@@ -50,7 +50,8 @@ struct Report {
 // written before it existed) are allowed.
 Result<Report> parse_report(std::string_view text, const std::string& source);
 
-// True when the bytes look like JSON (first non-blank byte '{') rather than a statistics file.
+// True when the bytes look like JSON (first non-blank byte '{', no zero byte in the first 64)
+// rather than a statistics file (whose 8-byte length prefix may start with '{').
 bool looks_like_json(std::span<const std::uint8_t> bytes);
 
 // "hodgecover, 50% removed + Wanda 50%".
