@@ -17,7 +17,18 @@ constexpr float kPi = 3.14159265358979f;
 // ImGui's default 16-bit indices cap one draw list at 65536 vertices; stay well below it.
 constexpr int kVertexBudget = sizeof(ImDrawIdx) == 2 ? 60000 : 4000000;
 
-double edge_value(const LayerAnalysis& a, EdgeComponent c, int e) {
+float segment_distance(ImVec2 p, ImVec2 a, ImVec2 b) {
+  const float dx = b.x - a.x, dy = b.y - a.y;
+  const float len2 = dx * dx + dy * dy;
+  float t = len2 > 0 ? ((p.x - a.x) * dx + (p.y - a.y) * dy) / len2 : 0;
+  t = std::clamp(t, 0.0f, 1.0f);
+  const float qx = a.x + t * dx - p.x, qy = a.y + t * dy - p.y;
+  return std::sqrt(qx * qx + qy * qy);
+}
+
+}  // namespace
+
+double edge_component_value(const LayerAnalysis& a, EdgeComponent c, int e) {
   switch (c) {
     case EdgeComponent::Barrier:
       return a.complex.signal[e];
@@ -34,16 +45,20 @@ double edge_value(const LayerAnalysis& a, EdgeComponent c, int e) {
   return 0;
 }
 
-float segment_distance(ImVec2 p, ImVec2 a, ImVec2 b) {
-  const float dx = b.x - a.x, dy = b.y - a.y;
-  const float len2 = dx * dx + dy * dy;
-  float t = len2 > 0 ? ((p.x - a.x) * dx + (p.y - a.y) * dy) / len2 : 0;
-  t = std::clamp(t, 0.0f, 1.0f);
-  const float qx = a.x + t * dx - p.x, qy = a.y + t * dy - p.y;
-  return std::sqrt(qx * qx + qy * qy);
+bool current_layer_ready(AppState& s) {
+  const int i = s.current;
+  if (!s.analysed[i]) {
+    ImGui::TextDisabled("decomposing...");
+    return false;
+  }
+  if (!s.layer_error[i].empty()) {
+    ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "%s", s.layer_error[i].c_str());
+    return false;
+  }
+  // The orientation-averaged view is computed the first time it is shown for a layer.
+  if (s.edge_component == EdgeComponent::HarmonicAveraged) (void)ensure_expected(s.analyses[i]);
+  return true;
 }
-
-}  // namespace
 
 void draw_layer_controls(AppState& s) {
   const int n = static_cast<int>(s.stats->layers.size());
@@ -110,11 +125,13 @@ std::vector<int> strongest_edges(const LayerAnalysis& a, EdgeComponent component
   std::vector<int> order(count);
   std::iota(order.begin(), order.end(), 0);
   vmax = 0;
-  for (int e = 0; e < count; ++e) vmax = std::max(vmax, std::fabs(edge_value(a, component, e)));
+  for (int e = 0; e < count; ++e)
+    vmax = std::max(vmax, std::fabs(edge_component_value(a, component, e)));
   if (vmax <= 0) vmax = 1;
   const int shown = std::min(count, budget);
   std::partial_sort(order.begin(), order.begin() + shown, order.end(), [&](int x, int y) {
-    return std::fabs(edge_value(a, component, x)) > std::fabs(edge_value(a, component, y));
+    return std::fabs(edge_component_value(a, component, x)) >
+           std::fabs(edge_component_value(a, component, y));
   });
   order.resize(shown);
   return order;
@@ -141,7 +158,7 @@ void draw_edges(ImDrawList* dl, const LayerAnalysis& a, EdgeComponent component,
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     if (dl->VtxBuffer.Size > kVertexBudget) break;
     const int e = *it;
-    const float t = static_cast<float>(edge_value(a, component, e) / vmax);
+    const float t = static_cast<float>(edge_component_value(a, component, e) / vmax);
     const ImU32 c = signed_map ? plot::diverging(t, 0.35f + 0.65f * std::fabs(t))
                                : plot::sequential(t, 0.35f + 0.65f * t);
     dl->AddLine(g.pos[a.complex.edges[e][0]], g.pos[a.complex.edges[e][1]], c,
@@ -240,17 +257,8 @@ void graph_tooltip(const LayerAnalysis& a, const LayerStats& stats, bool plan,
 }  // namespace
 
 void draw_layer_graph(AppState& s, ImVec2 size) {
+  if (!current_layer_ready(s)) return;
   const int i = s.current;
-  if (!s.analysed[i]) {
-    ImGui::TextDisabled("decomposing...");
-    return;
-  }
-  if (!s.layer_error[i].empty()) {
-    ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "%s", s.layer_error[i].c_str());
-    return;
-  }
-  // The orientation-averaged view is computed the first time it is shown for a layer.
-  if (s.edge_component == EdgeComponent::HarmonicAveraged) (void)ensure_expected(s.analyses[i]);
   const LayerAnalysis& a = s.analyses[i];
   const LayerStats& stats = s.stats->layers[i];
   size.x = std::max(size.x, 120.0f);

@@ -23,27 +23,13 @@ int cell_budget() {
 }
 constexpr float kListWidth = 230.0f;
 
-// The value of `component` on edge e read as the flow from u to v (antisymmetric for the signed
-// parts, which the complex stores along each edge's orientation).
+// The value of `component` on edge e read as the flow from u to v: the signed parts are stored
+// along each edge's orientation, so they flip for the reverse direction; the others do not.
 double flow(const LayerAnalysis& a, EdgeComponent c, int e, int u) {
-  double v = 0;
-  switch (c) {
-    case EdgeComponent::Barrier:
-      return a.complex.signal[e];
-    case EdgeComponent::Gradient:
-      v = a.hodge.gradient[e];
-      break;
-    case EdgeComponent::Curl:
-      v = a.hodge.curl[e];
-      break;
-    case EdgeComponent::Harmonic:
-      v = a.hodge.harmonic[e];
-      break;
-    case EdgeComponent::HarmonicAveraged:
-      return a.expected && e < a.expected->harmonic.size() ? std::sqrt(a.expected->harmonic[e])
-                                                           : 0.0;
-  }
-  return a.complex.edges[e][0] == u ? v : -v;
+  const double v = edge_component_value(a, c, e);
+  const bool signed_part =
+      c == EdgeComponent::Gradient || c == EdgeComponent::Curl || c == EdgeComponent::Harmonic;
+  return signed_part && a.complex.edges[e][0] != u ? -v : v;
 }
 
 // Triangle lists beside the matrix; returns the triangle under the mouse, if any.
@@ -76,17 +62,9 @@ const std::array<int, 3>* triangle_lists(const Complex& cx, ImVec2 size) {
 }  // namespace
 
 void draw_layer_matrix(AppState& s, ImVec2 size) {
+  if (!current_layer_ready(s)) return;
   const int i = s.current;
-  if (!s.analysed[i]) {
-    ImGui::TextDisabled("decomposing...");
-    return;
-  }
-  if (!s.layer_error[i].empty()) {
-    ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "%s", s.layer_error[i].c_str());
-    return;
-  }
-  if (s.edge_component == EdgeComponent::HarmonicAveraged) (void)ensure_expected(s.analyses[i]);
-  const std::vector<int> order = matrix_order(s, i);
+  const std::vector<int>& order = matrix_order(s, i);
   const LayerAnalysis& a = s.analyses[i];
   const Complex& cx = a.complex;
   const int n = cx.vertex_count;

@@ -17,39 +17,31 @@ Module.hcOnStatus = function (state, text, layers, pending, report) {
   if (Module.onHodgeCoverStatus) Module.onHodgeCoverStatus({state, text, layers, pending, report});
 };
 
-// Copies bytes into the module heap and loads them; returns the layer count or -1.
-Module.hcLoadBytes = function (bytes, name, analyseNow) {
+// Calls the C++ loader `fn` with a heap copy of the bytes (pointer, length, name), then frees it.
+function hcCallWithBytes(fn, returns, bytes, name, extra) {
   const ptr = Module._malloc(Math.max(1, bytes.length));
   HEAPU8.set(bytes, ptr);  // the module's own view (pre-js shares its scope), current after growth
   try {
-    return Module.ccall('hc_web_load', 'number', ['number', 'number', 'string', 'number'],
-                        [ptr, bytes.length, name, analyseNow ? 1 : 0]);
+    const types = ['number', 'number', 'string'].concat(extra.map(function () { return 'number'; }));
+    return Module.ccall(fn, returns, types, [ptr, bytes.length, name].concat(extra));
   } finally {
     Module._free(ptr);
   }
+}
+
+// Loads a statistics file; returns the layer count or -1.
+Module.hcLoadBytes = function (bytes, name, analyseNow) {
+  return hcCallWithBytes('hc_web_load', 'number', bytes, name, [analyseNow ? 1 : 0]);
 };
 
 // The same for a comparison report (report.json); returns its row count or -1.
 Module.hcLoadReportBytes = function (bytes, name) {
-  const ptr = Module._malloc(Math.max(1, bytes.length));
-  HEAPU8.set(bytes, ptr);
-  try {
-    return Module.ccall('hc_web_load_report', 'number', ['number', 'number', 'string'],
-                        [ptr, bytes.length, name]);
-  } finally {
-    Module._free(ptr);
-  }
+  return hcCallWithBytes('hc_web_load_report', 'number', bytes, name, []);
 };
 
 // Picker and drops: the C++ side tells a report (JSON) from a statistics file by its bytes.
 Module.hcLoadAnyBytes = function (bytes, name) {
-  const ptr = Module._malloc(Math.max(1, bytes.length));
-  HEAPU8.set(bytes, ptr);
-  try {
-    Module.ccall('hc_web_load_any', null, ['number', 'number', 'string'], [ptr, bytes.length, name]);
-  } finally {
-    Module._free(ptr);
-  }
+  hcCallWithBytes('hc_web_load_any', null, bytes, name, []);
 };
 
 Module.hcFetchReport = function (url, afterLoad) {

@@ -37,6 +37,13 @@ struct KeepMarks {
 };
 KeepMarks kept_marks(const AppState& state);
 
+// Value of `component` on edge e of a decomposed layer, along the edge's orientation (the
+// orientation-averaged harmonic part as a root, in barrier units).
+double edge_component_value(const LayerAnalysis& a, EdgeComponent component, int e);
+// True when the current layer is decomposed without error (computing the orientation-averaged
+// energies if that component is shown); otherwise draws "decomposing..." or the layer's error.
+bool current_layer_ready(AppState& state);
+
 // The complex of the current layer as a graph filling `size` (shared by the layer panel and the
 // embed view); hover shows an expert's or an edge's numbers.
 void draw_layer_graph(AppState& state, ImVec2 size);
