@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Reproduces the bundled models from scratch: builds hodgecover if needed, extracts the corpus
 # from Debian's dict-jargon (The Jargon File, public domain), learns the byte-level BPE, and
-# trains models/tiny-mixtral, models/tiny-olmoe and models/tiny-qwen3 (fine-grained experts:
-# 64 per layer, top-8); about 30 minutes for the first two and 40 for the third on 2 CPU cores.
-# Usage: scripts/train_models.sh [NAME...]   (default: all three)
+# trains models/tiny-mixtral, models/tiny-olmoe, models/tiny-qwen3 (fine-grained experts:
+# 64 per layer, top-8) and models/tiny-qwen3-nr (the same without renormalised top-k weights);
+# about 30 minutes for the first two and 40 for each of the others on 2 CPU cores.
+# Usage: scripts/train_models.sh [NAME...]   (default: all four)
 # Environment: HC_BUILD_DIR (default build), HC_BIN (a built hodgecover; skips the build),
 # MIXTRAL_STEPS, OLMOE_STEPS, QWEN3_STEPS, HC_TRAIN_THREADS.
 set -euo pipefail
@@ -28,7 +29,7 @@ else
   hc="$build/hodgecover"
 fi
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(tiny-mixtral tiny-olmoe tiny-qwen3)
+[ ${#names[@]} -gt 0 ] || names=(tiny-mixtral tiny-olmoe tiny-qwen3 tiny-qwen3-nr)
 wanted() { local n; for n in "${names[@]}"; do [ "$n" = "$1" ] && return 0; done; return 1; }
 
 work="$(mktemp -d)"
@@ -63,6 +64,11 @@ train tiny-olmoe --family olmoe --layers 4 --experts 32 --top-k 4 --hidden 128 \
 train tiny-qwen3 --family qwen3_moe --layers 6 --experts 64 --top-k 8 --hidden 128 \
   --intermediate 32 --heads 4 --kv-heads 2 --seq-len 128 --batch 16 --norm-topk-prob \
   --steps "${QWEN3_STEPS:-800}" --lr 3e-3 --seed 3
+# The same layout trained without renormalising the top-k weights (as OLMoE and Qwen2-MoE with
+# norm_topk_prob false): the second non-renormalising model of the gate-correction evidence.
+train tiny-qwen3-nr --family qwen3_moe --layers 6 --experts 64 --top-k 8 --hidden 128 \
+  --intermediate 32 --heads 4 --kv-heads 2 --seq-len 128 --batch 16 \
+  --steps "${QWEN3_STEPS:-800}" --lr 3e-3 --seed 4
 
 for name in "${names[@]}"; do
   "$hc" eval --model "$root/models/$name" --text "$root/models/data/heldout.txt"

@@ -121,8 +121,16 @@ std::array<int, 3> sorted_triangle(const std::array<std::int32_t, 3>& t) {
   return v;
 }
 
-const char* const kMethodNames[] = {"hodgecover", "frequency", "reap",  "ean",
-                                    "random",     "pairwise",  "hcsmoe"};
+const char* const kMethodNames[] = {"hodgecover", "frequency", "reap",     "ean",
+                                    "loo",        "random",    "pairwise", "hcsmoe"};
+
+// Only loo ranks on data a file may lack; `subject` says where it is missing.
+Error missing_loo(const std::string& subject) {
+  return make_error(ErrorCode::InvalidArgument,
+                    "loo: " + subject +
+                        " no leave-one-out scores (tensor expert_loo, format 1.1); extract them "
+                        "again with this version of hodgecover");
+}
 
 }  // namespace
 
@@ -131,10 +139,34 @@ const char* method_name(Method m) {
 }
 
 const std::vector<Method>& all_methods() {
-  static const std::vector<Method> methods = {
-      Method::HodgeCover, Method::Frequency, Method::Reap,  Method::Ean,
-      Method::Random,     Method::Pairwise,  Method::HcSmoe};
+  static const std::vector<Method> methods = {Method::HodgeCover, Method::Frequency, Method::Reap,
+                                              Method::Ean,        Method::Loo,       Method::Random,
+                                              Method::Pairwise,   Method::HcSmoe};
   return methods;
+}
+
+Status method_supported(const LayerStats& layer, Method m) {
+  if (m == Method::Loo && layer.loo.empty()) return missing_loo("the statistics file has");
+  return Ok{};
+}
+
+Status method_supported(const StatsFile& stats, Method m) {
+  std::vector<int> lacking;
+  for (const LayerStats& layer : stats.layers)
+    if (!method_supported(layer, m)) lacking.push_back(layer.layer);
+  if (lacking.empty()) return Ok{};
+  if (lacking.size() == stats.layers.size()) return missing_loo("the statistics file has");
+  std::string layers;
+  for (int l : lacking) layers += (layers.empty() ? "" : ", ") + std::to_string(l);
+  return missing_loo((lacking.size() == 1 ? "layer " + layers + " of the statistics file has"
+                                          : "layers " + layers + " of the statistics file have"));
+}
+
+std::vector<Method> supported_methods(const StatsFile& stats) {
+  std::vector<Method> out;
+  for (Method m : all_methods())
+    if (method_supported(stats, m)) out.push_back(m);
+  return out;
 }
 
 Result<Method> parse_method(const std::string& s) {
@@ -398,6 +430,8 @@ Result<LayerPlan> select_layer(const LayerStats& layer, const Complex& complex,
   Result<int> keep = keep_count(layer.experts, options);
   if (!keep) return make_error(ErrorCode::InvalidArgument, where + keep.error().message);
   const int experts = layer.experts;
+  if (Status supported = method_supported(layer, options.method); !supported)
+    return make_error(supported.error().code, where + supported.error().message);
 
   const bool needs_complex =
       options.method == Method::HodgeCover || options.method == Method::Pairwise;
@@ -428,6 +462,9 @@ Result<LayerPlan> select_layer(const LayerStats& layer, const Complex& complex,
       break;
     case Method::Ean:
       plan.keep = detail::top_experts(layer.ean, experts, *keep);
+      break;
+    case Method::Loo:
+      plan.keep = detail::top_experts(layer.loo, experts, *keep);
       break;
     case Method::Random:
       plan.keep = detail::random_experts(experts, *keep, options.seed,

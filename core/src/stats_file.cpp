@@ -36,9 +36,12 @@ constexpr const char* kTriangles = "triangles";
 constexpr const char* kTriangleBarrier = "triangle_barrier";
 constexpr const char* kInputSqnorm = "expert_input_sqnorm";
 constexpr const char* kInnerSqnorm = "expert_inner_sqnorm";
-constexpr const char* kLayerSuffixes[] = {kFrequency,   kGateMass,    kReap,      kEan,
-                                          kEdges,       kEdgeBarrier, kTriangles, kTriangleBarrier,
-                                          kInputSqnorm, kInnerSqnorm};
+constexpr const char* kRouterProb = "expert_router_prob";
+constexpr const char* kRouterSample = "router_logit_sample";
+constexpr const char* kLoo = "expert_loo";
+constexpr const char* kLayerSuffixes[] = {
+    kFrequency,   kGateMass,    kReap,       kEan,          kEdges, kEdgeBarrier, kTriangles,
+    kTriangleBarrier, kInputSqnorm, kInnerSqnorm, kRouterProb, kRouterSample, kLoo};
 
 Error corrupt(std::string message) {
   return make_error(ErrorCode::Corrupt, std::move(message));
@@ -271,6 +274,25 @@ Result<LayerStats> read_layer(const SafetensorsView& view, const TensorIndex& in
     HC_TRY_STATUS(expect_shape(*t, {{e, nullptr}, {kAnyDim, label}}));
     *values = to_floats(view.bytes(*t), t->dtype);
     *cols = values->empty() ? 0 : static_cast<std::size_t>(t->shape[1]);
+  }
+
+  // Format 1.1 optional tensors.
+  for (const auto& [suffix, values] :
+       {std::pair{kRouterProb, &out.router_prob}, std::pair{kLoo, &out.loo}}) {
+    const TensorInfo* t = lookup(index, layer, suffix);
+    if (!t) continue;
+    HC_TRY_STATUS(expect_dtype(*t, true));
+    HC_TRY_STATUS(expect_shape(*t, {{e, nullptr}}));
+    *values = to_floats(view.bytes(*t), t->dtype);
+  }
+  if (const TensorInfo* t = lookup(index, layer, kRouterSample)) {
+    HC_TRY_STATUS(expect_dtype(*t, true));
+    HC_TRY_STATUS(expect_shape(*t, {{kAnyDim, "N"}, {e, nullptr}}));
+    if (t->shape[0] > kStatsMaxRouterSample)
+      return corrupt(quoted(t->name) + " has " + std::to_string(t->shape[0]) +
+                     " rows; at most " + std::to_string(kStatsMaxRouterSample) + " are read");
+    out.router_sample = to_floats(view.bytes(*t), t->dtype);
+    out.router_sample_rows = static_cast<std::size_t>(t->shape[0]);
   }
 
   HC_TRY_STATUS(validate_layer(out));
@@ -530,6 +552,20 @@ Status validate_layer(const LayerStats& layer) {
                      std::to_string(e) + ") x columns, with at least one column");
     HC_TRY_STATUS(check_values(name(suffix), *values, true));
   }
+  for (const auto& [suffix, values] :
+       {std::pair{kRouterProb, &layer.router_prob}, std::pair{kLoo, &layer.loo}}) {
+    if (values->empty()) continue;  // optional tensor absent
+    HC_TRY_STATUS(check_count(name(suffix), values->size(), e, "one per expert"));
+    HC_TRY_STATUS(check_values(name(suffix), *values, true));
+  }
+  if (layer.router_sample_rows > 0 || !layer.router_sample.empty()) {
+    if (layer.router_sample_rows == 0 || layer.router_sample.size() != layer.router_sample_rows * e)
+      return corrupt(quoted(name(kRouterSample)) + " has " +
+                     std::to_string(layer.router_sample.size()) + " values for " +
+                     std::to_string(layer.router_sample_rows) + " rows; expected rows x experts (" +
+                     std::to_string(e) + "), with at least one row");
+    HC_TRY_STATUS(check_values(name(kRouterSample), layer.router_sample, false));
+  }
   HC_TRY_STATUS(check_rows(name(kEdges), layer.edges, layer.experts, "edge"));
   HC_TRY_STATUS(check_values(name(kEdgeBarrier), layer.edge_barrier, true));
   HC_TRY_STATUS(check_rows(name(kTriangles), layer.triangles, layer.experts, "triangle"));
@@ -582,8 +618,9 @@ Result<std::vector<std::uint8_t>> write_stats(const StatsFile& stats,
       metadata.erase(key);
   };
   set_or_erase("format", kStatsFormat, true);
-  set_or_erase("format_version", std::to_string(kStatsMajor) + "." + std::to_string(kStatsMinor),
-               true);
+  const bool v1_1 = std::any_of(layers.begin(), layers.end(),
+                               [](const LayerStats* l) { return l->has_v1_1_tensors(); });
+  set_or_erase("format_version", std::to_string(kStatsMajor) + "." + (v1_1 ? "1" : "0"), true);
   std::string moe_layers;
   for (const LayerStats* l : layers)
     moe_layers += (moe_layers.empty() ? "" : ",") + std::to_string(l->layer);
@@ -632,6 +669,12 @@ Result<std::vector<std::uint8_t>> write_stats(const StatsFile& stats,
     if (l->inner_sqnorm_cols > 0)
       items.push_back(
           {kInnerSqnorm, Dtype::F32, {e, l->inner_sqnorm_cols}, as_bytes(l->inner_sqnorm)});
+    if (!l->router_prob.empty())
+      items.push_back({kRouterProb, Dtype::F32, {e}, as_bytes(l->router_prob)});
+    if (l->router_sample_rows > 0)
+      items.push_back(
+          {kRouterSample, Dtype::F32, {l->router_sample_rows, e}, as_bytes(l->router_sample)});
+    if (!l->loo.empty()) items.push_back({kLoo, Dtype::F32, {e}, as_bytes(l->loo)});
     for (Item& item : items)
       HC_TRY_STATUS(writer.add_tensor(tensor_name(L, item.suffix), item.dtype,
                                       std::move(item.shape), item.bytes));

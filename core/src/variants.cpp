@@ -48,6 +48,15 @@ Status apply_key(const std::string& key, const nlohmann::json& value, Variant& v
       return make_error(ErrorCode::InvalidArgument, "\"output_scale\" must lie in (0, 10]");
     return Ok{};
   }
+  if (key == "gate_correction") {
+    auto t = text();
+    if (!t) return t.error();
+    if (*t != "auto" && *t != "off" && *t != "linear" && *t != "mass")
+      return make_error(ErrorCode::InvalidArgument,
+                        "\"gate_correction\" must be auto, off, linear or mass");
+    v.gate_correction = *t;
+    return Ok{};
+  }
   if (key == "tau_quantile") {
     HC_TRY_STATUS(number(c.tau_quantile));
     c.tau.reset();
@@ -111,7 +120,7 @@ Result<std::vector<Variant>> parse_variants(const std::string& text, const std::
     if (!item.is_object()) return bad(source, where + " is not an object");
     if (!item.contains("name") || !item["name"].is_string())
       return bad(source, where + " has no \"name\" string");
-    Variant v{item["name"].get<std::string>(), base_selection, base_complex, std::nullopt, 1.0};
+    Variant v{item["name"].get<std::string>(), base_selection, base_complex, std::nullopt, 1.0, {}};
     if (!safe_name(v.name))
       return bad(source, where + ": name \"" + v.name +
                              "\" must be 1-64 characters of letters, digits, _ . + -");
@@ -139,7 +148,7 @@ std::vector<Variant> method_variants(const std::vector<Method>& methods,
                                      const ComplexOptions& base_complex, int random_seeds) {
   std::vector<Variant> out;
   for (Method m : methods) {
-    Variant v{method_name(m), base_selection, base_complex, std::nullopt, 1.0};
+    Variant v{method_name(m), base_selection, base_complex, std::nullopt, 1.0, {}};
     v.selection.method = m;
     if (m == Method::Random && random_seeds > 1) {
       for (int s = 0; s < random_seeds; ++s) {

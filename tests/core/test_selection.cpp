@@ -151,7 +151,8 @@ BOOST_AUTO_TEST_CASE(names_and_option_validation) {
     names.insert(hc::method_name(m));
     BOOST_TEST((*hc::parse_method(hc::method_name(m)) == m));
   }
-  BOOST_TEST(names.size() == 7u);
+  BOOST_TEST(names.size() == 8u);
+  BOOST_TEST((*hc::parse_method("loo") == hc::Method::Loo));
   BOOST_TEST((hc::parse_method("HodgeCover").error().code == hc::ErrorCode::InvalidArgument));
   BOOST_TEST(hc::parse_method("wanda").error().message.find("hcsmoe") != std::string::npos);
   BOOST_TEST((*hc::parse_vertex_score("none") == hc::VertexScore::None));
@@ -209,6 +210,10 @@ BOOST_AUTO_TEST_CASE(score_baselines_keep_the_largest) {
   BOOST_TEST(keep(hc::Method::Reap, 2) == (std::vector<int>{0, 2}));
   BOOST_TEST(keep(hc::Method::Ean, 2) == (std::vector<int>{3, 4}));
   BOOST_TEST(keep(hc::Method::Ean, 6) == (std::vector<int>{0, 1, 2, 3, 4, 5}));
+  layer.loo = {0.5f, 2.0f, 0.0f, 0.7f, 2.0f, 0.7f};
+  BOOST_TEST(keep(hc::Method::Loo, 2) == (std::vector<int>{1, 4}));
+  BOOST_TEST(keep(hc::Method::Loo, 3) == (std::vector<int>{1, 3, 4}));  // tie 3/5: lower id
+  BOOST_TEST(keep(hc::Method::Loo, 4) == (std::vector<int>{1, 3, 4, 5}));
 
   // Prune-mode plans still name each dropped expert's nearest survivor (b_ij = j - i here).
   o.method = hc::Method::Reap;
@@ -216,6 +221,44 @@ BOOST_AUTO_TEST_CASE(score_baselines_keep_the_largest) {
   const auto plan = hc::select_layer(layer, complex, HodgeDecomposition{}, o);
   const std::map<int, int> expected = {{1, 0}, {3, 2}, {4, 2}, {5, 2}};
   BOOST_TEST((plan->merge_into == expected));
+}
+
+BOOST_AUTO_TEST_CASE(loo_needs_leave_one_out_scores) {
+  // A layer from a file without expert_loo (before format 1.1, or synthetic) refuses loo with
+  // an error naming the tensor; the other methods are unaffected.
+  LayerStats layer = hc::test::complete_layer(4, [](int i, int j) { return float(i + j); });
+  layer.layer = 7;
+  const Complex complex = index_complex(layer);
+  SelectionOptions o;
+  o.method = hc::Method::Loo;
+  o.keep = 2;
+  const auto plan = hc::select_layer(layer, complex, HodgeDecomposition{}, o);
+  BOOST_REQUIRE(!plan.ok());
+  BOOST_TEST((plan.error().code == hc::ErrorCode::InvalidArgument));
+  BOOST_TEST(plan.error().message.find("layer 7: loo: ") == 0u, plan.error().message);
+  BOOST_TEST(plan.error().message.find("expert_loo") != std::string::npos);
+  for (hc::Method m : hc::all_methods())
+    BOOST_TEST(hc::method_supported(layer, m).ok() == (m != hc::Method::Loo), hc::method_name(m));
+
+  // File level: the methods that run everything list only what the file supports.
+  hc::StatsFile file;
+  file.layers = {layer, layer};
+  file.layers[1].layer = 8;
+  const auto without = hc::supported_methods(file);
+  BOOST_TEST(without.size() == hc::all_methods().size() - 1);
+  BOOST_TEST((std::find(without.begin(), without.end(), hc::Method::Loo) == without.end()));
+  const hc::Status none = hc::method_supported(file, hc::Method::Loo);
+  BOOST_REQUIRE(!none.ok());
+  BOOST_TEST(none.error().message.find("loo: the statistics file has no leave-one-out") == 0u,
+             none.error().message);
+  file.layers[0].loo = {1, 2, 3, 4};  // only some layers have them: still refused, naming which
+  const hc::Status partly = hc::method_supported(file, hc::Method::Loo);
+  BOOST_REQUIRE(!partly.ok());
+  BOOST_TEST(partly.error().message.find("layer 8 of the statistics file has") != std::string::npos,
+             partly.error().message);
+  file.layers[1].loo = {4, 3, 2, 1};
+  BOOST_TEST(hc::method_supported(file, hc::Method::Loo).ok());
+  BOOST_TEST((hc::supported_methods(file) == hc::all_methods()));
 }
 
 BOOST_AUTO_TEST_CASE(random_is_seeded_uniform_and_reproducible) {
@@ -520,6 +563,7 @@ BOOST_AUTO_TEST_CASE(every_method_returns_a_consistent_plan) {
     layer.frequency[i] = float(rng.uniform());
     layer.reap[i] = float(rng.uniform());
     layer.ean[i] = float(rng.uniform());
+    layer.loo.push_back(float(rng.uniform()));
   }
   layer.triangles = {{0, 1, 2}, {2, 5, 7}, {3, 8, 9}};
   layer.triangle_barrier = {3, 3, 3};

@@ -141,9 +141,39 @@ BOOST_FIXTURE_TEST_CASE(select_compare_lists_every_method, CliFixture) {
        {"hodgecover", "frequency", "reap", "ean", "random", "pairwise", "hcsmoe"}) {
     BOOST_CHECK_MESSAGE(contains(r.out, name), "--compare does not list " << name);
   }
+  // Synthetic files have no leave-one-out scores: loo is skipped with the reason, not an error.
+  BOOST_CHECK(contains(r.out, "not run: loo: the statistics file has no leave-one-out scores"));
   const json j = json::parse(ok("select s.hcstats --keep 4 --compare --json").out);
   BOOST_CHECK_EQUAL(j.at("methods").size(), 7u);
   BOOST_CHECK(j["methods"][0].at("retained").contains("harmonic"));
+  BOOST_REQUIRE_EQUAL(j.at("skipped").size(), 1u);
+  BOOST_CHECK_EQUAL(j["skipped"][0].at("method").get<std::string>(), "loo");
+  BOOST_CHECK(contains(j["skipped"][0].at("reason").get<std::string>(), "expert_loo"));
+}
+
+BOOST_FIXTURE_TEST_CASE(select_loo_needs_leave_one_out_scores, CliFixture) {
+  synth("s.hcstats");
+  const RunResult r = run("select s.hcstats --method loo --keep 2 --out plan.json");
+  BOOST_CHECK_EQUAL(r.code, 2);  // InvalidArgument, the usual exit code
+  BOOST_CHECK(contains(r.err, "s.hcstats: loo: the statistics file has no leave-one-out scores"));
+  BOOST_CHECK(contains(r.err, "expert_loo"));
+  BOOST_CHECK(!fs::exists(work / "plan.json"));
+
+  // With the scores (format 1.1) loo keeps the largest and appears in --compare.
+  hc::StatsFile stats = read_stats_file("s.hcstats");
+  for (auto& layer : stats.layers) {
+    layer.loo.assign(static_cast<std::size_t>(layer.experts), 0.0f);
+    for (int e = 0; e < layer.experts; ++e) layer.loo[e] = static_cast<float>((e * 3) % 8);
+  }
+  const auto bytes = hc::write_stats(stats);
+  BOOST_REQUIRE(bytes.ok());
+  hc::test::spit(work / "loo.hcstats", std::string(bytes->begin(), bytes->end()));
+  const json plan = json::parse(ok("select loo.hcstats --method loo --keep 3 --json").out);
+  for (const auto& [layer, p] : plan.at("layers").items())  // loo 0,3,6,1,4,7,2,5
+    BOOST_CHECK(p.at("keep") == json({2, 5, 7}));
+  const json j = json::parse(ok("select loo.hcstats --keep 4 --compare --json").out);
+  BOOST_CHECK_EQUAL(j.at("methods").size(), 8u);
+  BOOST_CHECK(j.at("skipped").empty());
 }
 
 BOOST_FIXTURE_TEST_CASE(synth_is_deterministic, CliFixture) {

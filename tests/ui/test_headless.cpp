@@ -57,8 +57,8 @@ BOOST_AUTO_TEST_CASE(every_panel_with_a_loaded_sample) {
   hc::ui::run_selection(state);
   BOOST_REQUIRE(state.outcome.has_value());
   BOOST_TEST(state.comparison.size() == hc::all_methods().size());
-  for (const auto& c : state.comparison)
-    BOOST_TEST(c.ok, hc::method_name(c.method) << ": " << c.error);
+  for (const auto& c : state.comparison)  // synthetic files have no leave-one-out scores
+    BOOST_TEST(c.ok == (c.method != hc::Method::Loo), hc::method_name(c.method) << ": " << c.error);
   BOOST_TEST(state.outcome->plan.layers.at(state.stats->layers[2].layer).keep.size() == 12u);
   imgui.frames(state, 10);
   const std::string plan = hc::ui::plan_text(state);
@@ -71,6 +71,37 @@ BOOST_AUTO_TEST_CASE(every_panel_with_a_loaded_sample) {
   // Compact (embed) view.
   state.compact = true;
   BOOST_TEST(imgui.frames(state, 5) > 1000);
+}
+
+BOOST_AUTO_TEST_CASE(loo_on_a_file_without_its_scores_shows_the_refusal) {
+  ImGuiHeadless imgui;
+  hc::ui::AppState state;
+  hc::ui::load_bytes(state, synth_bytes(2, 8), "old.hcstats");
+  BOOST_REQUIRE((state.load_state == hc::ui::LoadState::Loaded));
+  state.selection.method = hc::Method::Loo;
+  state.selection.ratio = 0.5;
+  BOOST_TEST(imgui.frames(state, 2) > 0);  // the combo's note, before any run
+  hc::ui::run_selection(state);
+  BOOST_TEST(!state.outcome.has_value());
+  BOOST_TEST(state.error.find("expert_loo") != std::string::npos, state.error);
+  BOOST_TEST(state.comparison.size() == hc::all_methods().size());  // the others still ran
+  for (const auto& c : state.comparison)
+    BOOST_TEST(c.ok == (c.method != hc::Method::Loo), hc::method_name(c.method));
+  BOOST_TEST(imgui.frames(state, 3) > 0);
+  BOOST_TEST(window_drawn("Selection"));
+
+  // The same file with the scores: loo selects like any other method.
+  for (auto& layer : state.stats->layers) {
+    layer.loo.resize(static_cast<std::size_t>(layer.experts));
+    for (int e = 0; e < layer.experts; ++e) layer.loo[e] = static_cast<float>((e * 5) % 8);
+  }
+  hc::ui::run_selection(state);
+  BOOST_REQUIRE(state.outcome.has_value());
+  BOOST_TEST(state.error.empty());
+  for (const auto& [layer, plan] : state.outcome->plan.layers)  // loo 0,5,2,7,4,1,6,3
+    BOOST_TEST(plan.keep == (std::vector<int>{1, 3, 4, 6}), "layer " << layer);
+  for (const auto& c : state.comparison) BOOST_TEST(c.ok, hc::method_name(c.method));
+  BOOST_TEST(imgui.frames(state, 2) > 0);
 }
 
 BOOST_AUTO_TEST_CASE(corrupt_files_show_the_error_and_the_app_keeps_running) {

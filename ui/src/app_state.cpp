@@ -293,15 +293,26 @@ void run_selection(AppState& s) {
   }
   SelectionOptions options = s.selection;
   if (s.use_ratio) options.keep = -1;
-  auto outcome = select_file(*s.stats, *analyses, options, s.complex_options);
-  if (outcome) {
-    s.outcome = std::move(outcome).value();
+  // A method whose data the file lacks (loo before format 1.1) is refused with the file-level
+  // reason; in the comparison it is a row marked unavailable, not a failure of the others.
+  if (Status supported = method_supported(*s.stats, options.method); !supported) {
+    s.error = supported.error().message;
   } else {
-    s.error = outcome.error().message;
+    auto outcome = select_file(*s.stats, *analyses, options, s.complex_options);
+    if (outcome) {
+      s.outcome = std::move(outcome).value();
+    } else {
+      s.error = outcome.error().message;
+    }
   }
   for (Method m : all_methods()) {
     MethodComparison c;
     c.method = m;
+    if (Status supported = method_supported(*s.stats, m); !supported) {
+      c.error = supported.error().message;
+      s.comparison.push_back(std::move(c));
+      continue;
+    }
     SelectionOptions o = options;
     o.method = m;
     if (m == Method::HcSmoe) o.mode = ReductionMode::Merge;

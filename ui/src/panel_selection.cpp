@@ -33,6 +33,14 @@ void method_options(AppState& s) {
     }
     ImGui::EndCombo();
   }
+  // Say at once when the file lacks the chosen method's data, not only after a run (which
+  // shows the same refusal as its error).
+  if (Status supported = method_supported(*s.stats, o.method);
+      !supported && supported.error().message != s.error) {
+    ImGui::PushTextWrapPos(0.0f);
+    ImGui::TextColored(ImVec4(1, 0.45f, 0.45f, 1), "%s", supported.error().message.c_str());
+    ImGui::PopTextWrapPos();
+  }
   bool changed = false;
   int budget = s.use_ratio ? 0 : 1;
   changed |= ImGui::RadioButton("ratio removed", &budget, 0);
@@ -171,6 +179,9 @@ void draw_selection_panel(AppState& s) {
       ImGui::Text("layer %d keeps %zu of %d experts", plan->layer, plan->keep.size(),
                   s.stats->layers[s.current].experts);
     }
+  }
+  // The comparison is shown even when the chosen method was refused: the others still ran.
+  if (!s.comparison.empty()) {
     ImGui::Separator();
     comparison_plot(s);
     comparison_table(s);

@@ -183,9 +183,10 @@ Module.hodgecover = {
   // docs/CLI.md decomposition of layer L: edges, filled triangles, Betti numbers, signal and its
   // gradient/curl/harmonic parts, energies.
   decomposition: function (layer) { return hcJson(Module.ccall('hc_web_decomposition', 'string', ['number'], [layer])); },
-  // Runs a selection: {method: 'hodgecover'|'frequency'|'reap'|'ean'|'random'|'pairwise'|'hcsmoe',
-  // keep: K} or {ratio: r}. Returns the plan JSON with "retained" per layer and "comparison" (mean
-  // retained masses of every method at the same budget), or {error}.
+  // Runs a selection: {method: 'hodgecover'|'frequency'|'reap'|'ean'|'loo'|'random'|'pairwise'|
+  // 'hcsmoe', keep: K} or {ratio: r}. Returns the plan JSON with "retained" per layer and
+  // "comparison" (mean retained masses of every method at the same budget; {error} for a method
+  // whose data the file lacks, e.g. loo without leave-one-out scores), or {error}.
   select: function (options) {
     const o = options || {};
     return hcJson(Module.ccall('hc_web_select', 'string', ['string', 'number', 'number'],

@@ -15,7 +15,9 @@
 
 namespace hc {
 
-enum class Method { HodgeCover, Frequency, Reap, Ean, Random, Pairwise, HcSmoe };
+// Loo ranks on the file's leave-one-out scores (LayerStats::loo, format 1.1), which older and
+// synthetic files lack: see method_supported.
+enum class Method { HodgeCover, Frequency, Reap, Ean, Loo, Random, Pairwise, HcSmoe };
 enum class VertexScore { Reap, Frequency, None };
 // How the greedy credits a triangle that is not yet covered. Partial: each kept vertex earns
 // w_t / cover_tri up to cover_tri (monotone submodular surrogate; never blind to the first
@@ -39,6 +41,16 @@ const char* harmonic_target_name(HarmonicTarget t);
 const char* reduction_mode_name(ReductionMode m);
 // Every method, in the order the CLI and the dashboard list them.
 const std::vector<Method>& all_methods();
+
+// Whether the layer carries the statistics method `m` ranks on: InvalidArgument saying which
+// tensor is missing otherwise (only loo needs one that files before format 1.1 lack).
+// select_layer returns the same error, prefixed with the layer.
+Status method_supported(const LayerStats& layer, Method m);
+// The same for every layer of a file; the error names the layers that lack the data unless all do.
+Status method_supported(const StatsFile& stats, Method m);
+// all_methods() less those the file lacks data for, in the same order: the default for
+// listings that run every method (select --compare, compare).
+std::vector<Method> supported_methods(const StatsFile& stats);
 
 struct SelectionOptions {
   Method method = Method::HodgeCover;
@@ -112,7 +124,8 @@ struct LayerPlan {
 // Selects one layer with any method. For HodgeCover the complex and its decomposition are
 // required (pass the ones built with the same switches); other methods ignore hodge.
 // `hodge_targets`, when given, must be hodgecover_targets(layer, complex, hodge, options); callers
-// that also need them for retained masses pass them so they are computed once.
+// that also need them for retained masses pass them so they are computed once. A layer without
+// the method's data (method_supported) is an InvalidArgument error, never a plan.
 Result<LayerPlan> select_layer(const LayerStats& layer, const Complex& complex,
                                const HodgeDecomposition& hodge, const SelectionOptions& options,
                                const CoverageTargets* hodge_targets = nullptr);

@@ -1,4 +1,4 @@
-// Statistics file `hodgecover.stats` 1.0 (docs/FORMAT.md): in-memory model, reader and writer.
+// Statistics file `hodgecover.stats` 1.1 (docs/FORMAT.md): in-memory model, reader and writer.
 #pragma once
 
 #include <array>
@@ -16,7 +16,9 @@ namespace hc {
 
 inline constexpr const char* kStatsFormat = "hodgecover.stats";
 inline constexpr int kStatsMajor = 1;
-inline constexpr int kStatsMinor = 0;
+inline constexpr int kStatsMinor = 1;
+// Largest router sample (rows) the reader accepts per layer.
+inline constexpr std::size_t kStatsMaxRouterSample = 1u << 16;
 // Largest expert count per layer the reader accepts. Released MoE models have at most a few
 // hundred experts; some per-layer work is dense in E (e.g. the gradient solve on an incomplete
 // graph), so a cap keeps a tiny malicious file from demanding gigabytes.
@@ -39,6 +41,16 @@ struct LayerStats {
   std::size_t input_sqnorm_cols = 0;
   std::vector<float> inner_sqnorm;
   std::size_t inner_sqnorm_cols = 0;
+  // Optional (format 1.1), for the gate-mass correction and the leave-one-out baseline:
+  std::vector<float> router_prob;    // [E] mean full router score p_e(x) over all tokens
+  std::vector<float> router_sample;  // [N, E] row-major router logits of N sampled tokens
+  std::size_t router_sample_rows = 0;
+  std::vector<float> loo;  // [E] leave-one-out barrier (expert's logit at -inf), >= 0
+
+  // True when the layer carries any tensor that format 1.1 added.
+  bool has_v1_1_tensors() const {
+    return !router_prob.empty() || router_sample_rows > 0 || !loo.empty();
+  }
 };
 
 struct StatsFile {
@@ -76,7 +88,8 @@ struct StatsWriteOptions {
   bool checksum = true;  // write `checksum` = xxh64 of the data section
 };
 
-// Serialises `stats` as format 1.0. Required metadata (format, format_version, moe_layers,
+// Serialises `stats` as format 1.1 when a layer has a 1.1 tensor, else as 1.0 (so files
+// without them stay byte-identical to what earlier versions wrote). Required metadata (format, format_version, moe_layers,
 // num_experts, ...) is filled from the struct; other metadata entries are kept as they are.
 // The struct fields win over `metadata`: a zero/empty field removes its key (num_experts = 0 is
 // derived from the layers when they agree), and a stale `checksum` is never copied. Layers are

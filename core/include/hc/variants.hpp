@@ -22,12 +22,15 @@ struct Variant {
   // Applied, not selected: survivors' outputs scaled by this (a shrinkage control; see
   // native ApplyOptions::output_scale). 1 for every real method.
   double output_scale = 1.0;
+  // Applied, not selected: apply's --gate-correction for this variant (auto, off, linear,
+  // mass); empty: the comparison's own setting.
+  std::string gate_correction;
 };
 
 // {"variants":[{"name":"...","method":"hodgecover","lambda_t":0.25,...},...]}. Keys besides
 // name and method: mode, seed, rho_h, rho_t, cover_tri, lambda_e, lambda_t, lambda_v,
 // vertex_score, triangle_credit, harmonic_target, tau_quantile, tau, orientation, edges, fill,
-// output_scale (in (0, 10]).
+// output_scale (in (0, 10]), gate_correction (auto, off, linear or mass).
 // Unset keys take `base_selection` / `base_complex`. Unknown keys, bad values, duplicate or
 // unsafe names are InvalidArgument errors prefixed with `source`.
 Result<std::vector<Variant>> parse_variants(const std::string& text, const std::string& source,

@@ -232,6 +232,7 @@ struct ApplyContext {
   const ApplyOptions& options;
   const hc::Plan& plan;
   const hc::StatsFile* stats;
+  const GateFactors& gate;
   const Checkpoint& checkpoint;
   const MoeModelSpec& spec;
   ApplySummary& summary;
@@ -268,8 +269,8 @@ void add_sliced_tensor(const ApplyContext& c, const std::string& name, const Che
   shape[0] = lp.keep.size();
   out.headers.push_back({name, info.dtype, shape});
   c.summary.parameters_after += count / info.shape[0] * lp.keep.size();
-  out.makers.push_back([c, &lp, ls, name, info, weight, mergeable, down,
-                        scaled]() -> hc::Result<std::vector<float>> {
+  out.makers.push_back([c, &lp, ls, name, info, weight, mergeable, down, scaled,
+                        layer = where.layer]() -> hc::Result<std::vector<float>> {
     auto values = c.checkpoint.read_f32(name);
     if (!values.ok()) return values.error();
     const std::size_t row = values->size() / info.shape[0];
@@ -281,7 +282,8 @@ void add_sliced_tensor(const ApplyContext& c, const std::string& name, const Che
       for (int m : members) rows.emplace_back(values->data() + std::size_t(m) * row, row);
       std::vector<double> merged = hc::merge_rows(rows, pi);
       if (scaled) {
-        for (double& x : merged) x *= c.options.output_scale;
+        const double factor = c.options.output_scale * c.gate.factor(layer, e);
+        for (double& x : merged) x *= factor;
       }
       const std::size_t at = kept.size();
       kept.insert(kept.end(), merged.begin(), merged.end());
@@ -320,7 +322,8 @@ void add_expert_tensor(const ApplyContext& c, const CheckpointTensor& info,
       hc::merge_accumulate(acc, *read, pi[k]);
     }
     if (where.matrix == 'd') {
-      for (double& x : acc) x *= c.options.output_scale;
+      const double factor = c.options.output_scale * c.gate.factor(where.layer, where.expert);
+      for (double& x : acc) x *= factor;
     }
     std::vector<float> merged(acc.begin(), acc.end());
     if (c.options.wanda > 0.0) {
@@ -366,7 +369,8 @@ hc::Result<OutputTensors> plan_output(const ApplyContext& c) {
 // other files, the plan and the keep list, then renames it into place. Nothing is left behind
 // on failure.
 hc::Status write_output(const ApplyOptions& options, const hc::Plan& plan,
-                        const nlohmann::json& config, const OutputTensors& tensors) {
+                        const nlohmann::json& config, const OutputTensors& tensors,
+                        const GateFactors& gate) {
   std::error_code ec;
   fs::path target = options.out;
   if (target.filename().empty()) target = target.parent_path();
@@ -400,6 +404,11 @@ hc::Status write_output(const ApplyOptions& options, const hc::Plan& plan,
   }
   if (hc::Status e =
           write_text_atomic(staging / "hodgecover_keep.json", keep_list_json(plan).dump(2));
+      !e.ok()) {
+    return fail(e.error().message);
+  }
+  if (hc::Status e = write_text_atomic(staging / "hodgecover_gate_correction.json",
+                                      gate_factors_json(gate, plan).dump(2));
       !e.ok()) {
     return fail(e.error().message);
   }
@@ -437,12 +446,16 @@ hc::Result<ApplySummary> apply_plan(const ApplyOptions& options, const hc::Plan&
   summary.layers = static_cast<int>(spec.moe_layers().size());
   summary.experts_before = spec.num_experts;
   summary.experts_after = static_cast<int>(plan.layers.begin()->second.keep.size());
-  const ApplyContext context{options, plan, stats, *checkpoint, spec, summary};
+  auto gate = gate_correction_factors(options.gate_correction, spec, *checkpoint, plan,
+                                      options.mode == ApplyMode::Merge, stats);
+  if (!gate.ok()) return gate.error();
+  summary.gate = std::move(gate).value();
+  const ApplyContext context{options, plan, stats, summary.gate, *checkpoint, spec, summary};
   auto tensors = plan_output(context);
   if (!tensors.ok()) return tensors.error();
   nlohmann::json config = checkpoint->config();
   config[expert_count_key(config, spec.family)] = summary.experts_after;
-  HC_TRY_STATUS(write_output(options, plan, config, *tensors));
+  HC_TRY_STATUS(write_output(options, plan, config, *tensors, summary.gate));
   return summary;
 }
 

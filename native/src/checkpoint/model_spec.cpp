@@ -368,4 +368,17 @@ std::size_t default_sequence_length(const MoeModelSpec& spec) {
                                                               : kDefault;
 }
 
+bool routing_renormalizes(const MoeModelSpec& spec) {
+  switch (spec.routing) {
+    case RoutingKind::TopkSoftmax:
+      return true;
+    case RoutingKind::NoauxTc:
+    case RoutingKind::SoftmaxTopk:
+      return spec.norm_topk_prob;
+    case RoutingKind::GroupLimitedGreedy:
+      return false;
+  }
+  return false;
+}
+
 }  // namespace hc::native

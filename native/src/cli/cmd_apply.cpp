@@ -12,7 +12,7 @@ namespace hc::native {
 namespace {
 
 struct ApplyArgs {
-  std::string model, plan, stats, out, mode = "prune";
+  std::string model, plan, stats, out, mode = "prune", gate_correction = "auto";
   double wanda = 0.0;
   bool json = false;
 };
@@ -22,6 +22,8 @@ int run_apply(const ApplyArgs& args) {
   options.model = args.model;
   options.out = args.out;
   options.wanda = args.wanda;
+  options.gate_correction =
+      take_option("--gate-correction", parse_gate_correction(args.gate_correction));
   if (args.mode == "prune") {
     options.mode = ApplyMode::Prune;
   } else if (args.mode == "merge") {
@@ -53,7 +55,8 @@ int run_apply(const ApplyArgs& args) {
                 {"experts_after", s.experts_after},
                 {"parameters_before", s.parameters_before},
                 {"parameters_after", s.parameters_after},
-                {"wanda_zeros", s.wanda_zeros}});
+                {"wanda_zeros", s.wanda_zeros},
+                {"gate_correction", gate_factors_json(s.gate, plan)}});
     return kExitOk;
   }
   std::cout << strprintf(
@@ -62,7 +65,26 @@ int run_apply(const ApplyArgs& args) {
       double(s.parameters_before) / 1e6, double(s.parameters_after) / 1e6);
   if (s.wanda_zeros > 0)
     std::cout << strprintf(", Wanda %.0f%% of surviving expert weights", 100 * args.wanda);
+  std::cout << "\ngate correction: " << gate_correction_name(s.gate.applied) << " ("
+            << s.gate.reason << ")";
+  if (s.gate.applied != GateCorrection::Off) {
+    double low = 1e300, high = 0.0;
+    for (const auto& [layer, factors] : s.gate.factors) {
+      for (const auto& [l, lp] : plan.layers) {
+        if (l != layer) continue;
+        for (int e : lp.keep) {
+          low = std::min(low, factors[std::size_t(e)]);
+          high = std::max(high, factors[std::size_t(e)]);
+        }
+      }
+    }
+    std::cout << strprintf(", down projections x %.3f..%.3f", low, high);
+  }
   std::cout << "\noriginal expert ids per layer: " << args.out << "/hodgecover_keep.json\n";
+  if (s.gate.applied == GateCorrection::Off && s.gate.requested == GateCorrection::Auto &&
+      s.gate.reason.find("no statistics") != std::string::npos) {
+    std::cerr << "warning: " << s.gate.reason << "\n";
+  }
   return kExitOk;
 }
 
@@ -84,12 +106,21 @@ Command add_apply_command(CLI::App& root) {
                   "(Wanda: lowest |w|*sqrt(input square norm))")
       ->capture_default_str();
   cmd->add_option("--stats", args->stats,
-                  "Statistics file the plan came from (needed by merge mode and --wanda)");
+                  "Statistics file the plan came from (needed by merge mode, --wanda and the "
+                  "gate correction)");
+  cmd->add_option("--gate-correction", args->gate_correction,
+                  "Restore the router's expected gate mass after removing experts: auto (mass "
+                  "for routers that do not renormalise the top-k weights, else off), off "
+                  "(pruning = masking the dropped experts exactly), linear (per layer, the kept "
+                  "experts' mean router probability), mass (per layer from the router sample; "
+                  "per merged expert in merge mode). Factors: OUT/hodgecover_gate_correction.json")
+      ->capture_default_str();
   cmd->add_flag("--json", args->json, "Print a JSON summary");
   cmd->footer(
       "Kept experts are renumbered 0..K-1 in original order; routers (and their biases) are\n"
       "sliced; config.json's expert count is updated; tokenizer and other files are copied.\n"
-      "The plan and the kept original ids (hodgecover_keep.json) are written beside it.\n"
+      "The plan, the kept original ids (hodgecover_keep.json) and the gate-correction factors\n"
+      "(hodgecover_gate_correction.json) are written beside it.\n"
       "Example: hodgecover apply --model m --plan plan.json --mode merge --stats m.hcstats --out "
       "m-50");
   return Command{cmd, [args] { return run_apply(*args); }};

@@ -25,6 +25,7 @@ struct CompareArgs {
   std::vector<double> ratios{0.25, 0.5, 0.75};
   double wanda = 0.5;
   std::string mode = "auto";
+  std::string gate_correction = "auto";
   std::size_t seq_len = 0;  // 0: default_sequence_length of --model
   std::size_t tokens = 0;
   std::string device = "auto";
@@ -69,6 +70,8 @@ int run_compare(const CompareArgs& args) {
   options.out = args.out;
   options.ratios = args.ratios;
   options.wanda = args.wanda;
+  options.gate_correction =
+      take_option("--gate-correction", parse_gate_correction(args.gate_correction));
   if (args.mode != "auto") options.mode = take(hc::parse_reduction_mode(args.mode));
   for (const auto& m : args.methods) options.methods.push_back(take(hc::parse_method(m)));
   options.keep = take(parse_keep_checkpoints(args.checkpoints));
@@ -161,9 +164,13 @@ Command add_compare_command(CLI::App& root) {
   cmd->add_option("--out", args->out,
                   "New directory for report.md, report.json, figures/, plans/ and checkpoints/")
       ->required();
-  cmd->add_option("--methods", args->methods, "Methods to run (default: all)")->delimiter(',');
+  cmd->add_option("--methods", args->methods, "Methods to run (default: every method the statistics file has data for)")->delimiter(',');
   cmd->add_option("--ratios", args->ratios, "Shares of experts removed per layer")
       ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--gate-correction", args->gate_correction,
+                  "apply's gate correction for every row: auto, off, linear or mass (a "
+                  "variant's gate_correction key overrides it)")
       ->capture_default_str();
   cmd->add_option("--wanda", args->wanda,
                   "Each plan also with this Wanda share of every surviving expert row zeroed "

@@ -24,6 +24,7 @@ struct ExtractArgs {
   std::string device = "auto", barrier = "kl_lens", compute_dtype = "auto";
   int max_triangles = 4096;
   double candidate_quantile = 0.75;
+  std::size_t router_sample = 512;
   int processes = 0;  // --estimate only; 0: WORLD_SIZE or 1
   bool resume = false, json = false, estimate = false;
 };
@@ -95,6 +96,7 @@ int run_extract_command(const ExtractArgs& args) {
   options.max_triangles = args.max_triangles;
   options.candidate_quantile = args.candidate_quantile;
   options.resume = args.resume;
+  options.router_sample = args.router_sample;
 
   std::unique_ptr<ProgressBar> bar;
   std::string bar_stage;
@@ -104,7 +106,9 @@ int run_extract_command(const ExtractArgs& args) {
         if (!reporter) return;  // one progress display per run: rank 0's
         if (stage != bar_stage) {
           bar = std::make_unique<ProgressBar>(
-              stage, total, stage.find("pairs") != std::string::npos ? "pairs" : "triangles");
+              stage, total, stage.find("pairs") != std::string::npos       ? "pairs"
+              : stage.find("leave-one-out") != std::string::npos ? "experts"
+                                                                 : "triangles");
           bar_stage = stage;
           drawn = 0;
         }
@@ -133,8 +137,9 @@ int run_extract_command(const ExtractArgs& args) {
           {{"expert_stats", summary.stats_seconds},
            {"pairs", summary.pair_seconds},
            {"triangles", summary.triangle_seconds},
+           {"leave_one_out", summary.loo_seconds},
            {"forward_and_io", summary.seconds - summary.stats_seconds - summary.pair_seconds -
-                                  summary.triangle_seconds}}},
+                                  summary.triangle_seconds - summary.loo_seconds}}},
          {"merged_token_evaluations",
           {{"pairs", summary.pair_evaluations}, {"triangles", summary.triangle_evaluations}}}});
     return kExitOk;
@@ -188,6 +193,10 @@ Command add_extract_command(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--candidate-quantile", args->candidate_quantile,
                   "Stage 1 keeps triples whose three pair barriers are <= this quantile")
+      ->capture_default_str();
+  cmd->add_option("--router-sample", args->router_sample,
+                  "Calibration tokens whose router logits are kept per layer, evenly spaced "
+                  "(what apply's --gate-correction evaluates a plan on); 0: none")
       ->capture_default_str();
   cmd->add_flag("--resume", args->resume,
                 "Continue an interrupted run from the layers kept in OUT.partial/ (same "

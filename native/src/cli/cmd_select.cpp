@@ -94,6 +94,10 @@ int run_select(const SelectArgs& args) {
   const LoadedStats loaded = load_stats(args.file);
   if (loaded.stats.layers.empty())
     fail(hc::ErrorCode::Malformed, loaded.path + ": the file has no MoE layers; nothing to select");
+  // The method asked for must have its data in the file (loo needs format 1.1 scores); checked
+  // before the decomposition so the refusal is immediate.
+  if (hc::Status s = hc::method_supported(loaded.stats, options.method); !s)
+    fail(s.error().code, loaded.path + ": " + s.error().message);
   auto analyses = analyze_stats(loaded.stats, complex, std::nullopt, loaded.path);
   if (args.compare && options.harmonic_target == hc::HarmonicTarget::Expected) {
     for (auto& a : analyses) {  // computed once for the selections of every method
@@ -109,8 +113,14 @@ int run_select(const SelectArgs& args) {
   if (!args.out.empty()) write_output(args.out, json_text(hc::plan_to_json(outcome.plan)) + "\n");
 
   if (args.compare) {
+    // Every method the file has data for; the others are listed with the reason.
     std::vector<MethodRetained> rows;
+    std::vector<std::pair<hc::Method, std::string>> skipped;
     for (hc::Method m : hc::all_methods()) {
+      if (hc::Status s = hc::method_supported(loaded.stats, m); !s) {
+        skipped.emplace_back(m, s.error().message);
+        continue;
+      }
       hc::SelectionOptions o = options;
       o.method = m;
       const auto other = take(hc::select_file(loaded.stats, analyses, o, complex));
@@ -124,15 +134,21 @@ int run_select(const SelectArgs& args) {
       }
       nlohmann::json budget = has_keep ? nlohmann::json{{"keep", options.keep}}
                                        : nlohmann::json{{"ratio", options.ratio}};
+      nlohmann::json not_run = nlohmann::json::array();
+      for (const auto& [m, why] : skipped)
+        not_run.push_back({{"method", hc::method_name(m)}, {"reason", why}});
       print_json({{"file", loaded.path},
                   {"budget", budget},
                   {"params", hc::selection_params(options, complex)},
-                  {"methods", methods}});
+                  {"methods", methods},
+                  {"skipped", not_run}});
     } else {
       std::cout << strprintf("%s: %s, %zu layers; %s\n", loaded.path.c_str(),
                              budget_text(options, loaded.stats).c_str(), analyses.size(),
                              describe_complex(complex).c_str());
       print_retained_table(std::cout, rows);
+      for (const auto& [m, why] : skipped)  // why names the method
+        std::cout << "not run: " << why << '\n';
     }
   } else if (args.json) {
     print_json(hc::selection_json(outcome));

@@ -66,7 +66,8 @@ hc::Status check_options(const CompareOptions& options) {
 std::vector<hc::Variant> variants_of(const CompareOptions& options) {
   if (!options.variants.empty()) return options.variants;
   std::vector<hc::Variant> variants =
-      hc::method_variants(options.methods.empty() ? hc::all_methods() : options.methods,
+      hc::method_variants(options.methods.empty() ? hc::supported_methods(*options.stats)
+                                                  : options.methods,
                           options.selection, options.complex, options.random_seeds);
   for (auto& v : variants) v.mode = options.mode;
   return variants;
@@ -130,7 +131,12 @@ class Comparison {
     selection.ratio = ratio;
     if (variant.mode) selection.mode = *variant.mode;
     auto keep = hc::keep_count(m_options.stats->layers.front().experts, selection);
-    auto outcome = hc::select_file(*m_options.stats, analyses, selection, variant.complex);
+    // A method whose data the file lacks (loo without expert_loo) is a "not run" row that
+    // gives the file-level reason.
+    const hc::Status supported = hc::method_supported(*m_options.stats, selection.method);
+    auto outcome = supported.ok()
+                       ? hc::select_file(*m_options.stats, analyses, selection, variant.complex)
+                       : hc::Result<hc::SelectionOutcome>(supported.error());
 
     CompareRow base;
     base.variant = variant.name;
@@ -152,7 +158,7 @@ class Comparison {
       CompareRow row = base;
       row.wanda = wanda;
       const hc::Plan* plan = outcome.ok() ? &outcome->plan : nullptr;
-      HC_TRY_STATUS(add_row(row, plan, variant.output_scale));
+      HC_TRY_STATUS(add_row(row, plan, variant.output_scale, variant.gate_correction));
     }
     return hc::Ok{};
   }
@@ -178,10 +184,17 @@ class Comparison {
 
  private:
   // Scores one row (unless its plan failed), records it and applies the keep policy.
-  hc::Status add_row(CompareRow& row, const hc::Plan* plan, double output_scale) {
+  hc::Status add_row(CompareRow& row, const hc::Plan* plan, double output_scale,
+                     const std::string& gate_correction = "") {
     const std::string name = row_name(row.variant, row.ratio, row.wanda);
     if (m_progress) m_progress(m_done, m_total, name);
-    if (plan != nullptr) HC_TRY_STATUS(score_row(row, *plan, name, output_scale));
+    GateCorrection gate = m_options.gate_correction;
+    if (!gate_correction.empty()) {
+      auto parsed = parse_gate_correction(gate_correction);
+      if (!parsed.ok()) return parsed.error();
+      gate = *parsed;
+    }
+    if (plan != nullptr) HC_TRY_STATUS(score_row(row, *plan, name, output_scale, gate));
     m_report.rows.push_back(row);
     keep_policy(m_report.rows.size() - 1);
     ++m_done;
@@ -191,7 +204,7 @@ class Comparison {
 
   // Applies one plan and scores it; a plan the model cannot take becomes the row's error.
   hc::Status score_row(CompareRow& row, const hc::Plan& plan, const std::string& name,
-                       double output_scale) {
+                       double output_scale, GateCorrection gate) {
     const auto start = std::chrono::steady_clock::now();
     ApplyOptions apply;
     apply.model = m_options.model;
@@ -199,12 +212,14 @@ class Comparison {
     apply.mode = plan_mode(plan) == hc::ReductionMode::Merge ? ApplyMode::Merge : ApplyMode::Prune;
     apply.wanda = row.wanda;
     apply.output_scale = output_scale;
+    apply.gate_correction = gate;
     auto summary = apply_plan(apply, plan, m_options.stats);
     if (!summary.ok()) {
       if (summary.error().code != hc::ErrorCode::InvalidArgument) return summary.error();
       row.error = summary.error().message;
     } else {
       m_report.reference_parameters = summary->parameters_before;
+      row.gate_correction = gate_correction_name(summary->gate.applied);
       row.parameters = summary->parameters_after;
       row.nonzero_parameters = summary->parameters_after - summary->wanda_zeros;
       auto scores = m_evaluator.evaluate(apply.out);

@@ -180,6 +180,8 @@ nlohmann::json compare_report_json(const CompareReport& report) {
         {"ratio", row.ratio},
         {"keep", row.keep},
         {"wanda", row.wanda},
+        {"gate_correction", row.gate_correction.empty() ? nlohmann::json()
+                                                        : nlohmann::json(row.gate_correction)},
         {"plan", row.plan},
         {"kept", kept_json(row)},
         {"checkpoint", row.checkpoint.empty() ? nlohmann::json() : nlohmann::json(row.checkpoint)},
@@ -278,7 +280,10 @@ void markdown_row(std::ostream& md, const CompareReport& report, const CompareRo
   if (tied) name = "≈ " + name;
   if (row.frontier) name += " ◆";
   if (row.chosen) name += " ✓";
-  md << "| " << name << " | " << row.method << " | " << row.mode << " | " << wanda_text(row.wanda)
+  // The mode column names a gate correction when one was applied ("prune+mass").
+  const bool corrected = !row.gate_correction.empty() && row.gate_correction != "off";
+  md << "| " << name << " | " << row.method << " | " << row.mode
+     << (corrected ? "+" + row.gate_correction : std::string()) << " | " << wanda_text(row.wanda)
      << " | ";
   if (!row.error.empty()) {
     md << "not run: " << row.error << " | | | | ";

@@ -139,6 +139,12 @@ hc::Result<LayerBarriers> LayerBarriers::create(const ForwardModel& model,
   b.m_x = observation.x.to(at::kFloat);
   b.m_output = observation.output.to(at::kFloat);
   b.m_tokens = b.m_x.size(0);
+  b.m_logits = observation.router_logits.to(at::kFloat);
+  b.m_probs = observation.router_probs.to(at::kFloat);
+  b.m_selected = observation.selected;
+  b.m_gates = observation.gates.to(at::kFloat);
+  b.m_sample_rows = options.router_sample;
+  b.m_token_offset = options.token_offset;
   try {
     const Checkpoint& ck = model.checkpoint();
     detail::FusedCache fused;
@@ -148,6 +154,9 @@ hc::Result<LayerBarriers> LayerBarriers::create(const ForwardModel& model,
         if (t->defined()) *t = t->contiguous();  // own copies: the fused tensors are dropped
       }
       b.m_weights.push_back(std::move(w));
+    }
+    if (!layer.correction_bias.empty()) {
+      b.m_correction = detail::load_tensor(ck, layer.correction_bias, device);
     }
     b.m_norm_weight = detail::load_tensor(ck, spec.final_norm, device);
     b.m_head =
@@ -204,7 +213,14 @@ hc::Status LayerBarriers::fill_expert_stats(hc::LayerStats& stats) const {
   const int64_t hidden = m_x.size(1), inner = m_weights.front().gate.size(0);
   // This rank's sums, in one vector so that one reduction serves them all: gate, ||y||,
   // gate * ||y|| per expert, then the input and inner square norms.
-  std::vector<double> sums(3 * experts_n + experts_n * static_cast<std::size_t>(hidden + inner));
+  // Then the router score sums [E] and the router sample [N, E] (this rank's rows; zeros
+  // elsewhere, so the reduction assembles it).
+  const auto all_tokens = static_cast<std::int64_t>(m_all_tokens);
+  const auto sample_rows =
+      static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(m_sample_rows),
+                                                       all_tokens));
+  const std::size_t wanda_values = experts_n * static_cast<std::size_t>(hidden + inner);
+  std::vector<double> sums(3 * experts_n + wanda_values + experts_n + sample_rows * experts_n);
   double* const gate_sum = sums.data();
   double* const norm_sum = gate_sum + experts_n;
   double* const reap_sum = norm_sum + experts_n;
@@ -221,6 +237,23 @@ hc::Status LayerBarriers::fill_expert_stats(hc::LayerStats& stats) const {
     std::copy_n(in_sq.contiguous().data_ptr<double>(), hidden,
                 input_sq + i * static_cast<std::size_t>(hidden));
     std::copy_n(mid_sq.data_ptr<double>(), inner, inner_sq + i * static_cast<std::size_t>(inner));
+  }
+  double* const prob_sum = inner_sq + experts_n * static_cast<std::size_t>(inner);
+  double* const sample = prob_sum + experts_n;
+  if (m_probs.defined() && m_tokens > 0) {
+    const at::Tensor p = m_probs.sum(0, false, at::kDouble).to(at::kCPU).contiguous();
+    std::copy_n(p.data_ptr<double>(), experts_n, prob_sum);
+  }
+  if (sample_rows > 0 && m_logits.defined()) {
+    const at::Tensor logits = m_logits.to(at::kCPU, at::kDouble).contiguous();
+    const double* rows = logits.data_ptr<double>();
+    for (std::size_t i = 0; i < sample_rows; ++i) {
+      const auto global = static_cast<std::int64_t>(i) * all_tokens /
+                          static_cast<std::int64_t>(sample_rows);
+      const std::int64_t local = global - m_token_offset;
+      if (local < 0 || local >= m_tokens) continue;
+      std::copy_n(rows + local * e_count, experts_n, sample + i * experts_n);
+    }
   }
   if (m_collective != nullptr) {
     HC_TRY_STATUS(m_collective->sum(
@@ -242,6 +275,16 @@ hc::Status LayerBarriers::fill_expert_stats(hc::LayerStats& stats) const {
   stats.input_sqnorm_cols = static_cast<std::size_t>(hidden);
   stats.inner_sqnorm.assign(inner_sq, inner_sq + experts_n * static_cast<std::size_t>(inner));
   stats.inner_sqnorm_cols = static_cast<std::size_t>(inner);
+  if (m_probs.defined()) {
+    stats.router_prob.resize(experts_n);
+    for (std::size_t i = 0; i < experts_n; ++i) {
+      stats.router_prob[i] = static_cast<float>(t > 0.0 ? prob_sum[i] / t : 0.0);
+    }
+  }
+  if (sample_rows > 0 && m_logits.defined()) {
+    stats.router_sample.assign(sample, sample + sample_rows * experts_n);
+    stats.router_sample_rows = sample_rows;
+  }
   return hc::Ok{};
 }
 
@@ -329,13 +372,60 @@ hc::Result<std::vector<float>> LayerBarriers::barriers(
                             "barriers: a group needs two or more distinct expert ids");
     }
   }
+  return score(
+      groups.size(), [&](std::size_t g) { return group_delta(groups[g]); }, done);
+}
+
+hc::Result<std::vector<float>> LayerBarriers::leave_one_out(
+    const std::function<void(std::size_t)>& done) const {
+  return score(
+      static_cast<std::size_t>(experts()),
+      [&](std::size_t e) { return leave_one_out_delta(static_cast<int>(e)); }, done);
+}
+
+LayerBarriers::GroupDelta LayerBarriers::leave_one_out_delta(int expert) const {
+  const MoeModelSpec& spec = m_model->spec();
+  const auto e = static_cast<std::size_t>(expert);
+  GroupDelta d;
+  d.tokens = m_routed[e];
+  const int64_t n = d.tokens.size(0);
+  const at::ScalarType out_dtype = m_mlp_dtype == at::kDouble ? at::kDouble : at::kFloat;
+  d.delta = at::zeros({n, m_x.size(1)}, m_x.options().dtype(out_dtype));
+  if (n == 0) return d;
+  m_evaluations += static_cast<std::uint64_t>(n);
+  // Weight change of every expert on these tokens: new routing (expert masked) minus old.
+  at::Tensor mask = at::zeros({experts()}, at::kBool);
+  mask[expert] = true;
+  const Routing moved =
+      route_masked(spec, m_logits.index_select(0, d.tokens), m_correction, mask);
+  const int64_t e_count = experts();
+  at::Tensor change = at::zeros({n, e_count}, m_x.options().dtype(at::kDouble));
+  change.scatter_add_(1, moved.selected.to(change.device()), moved.gates.to(at::kDouble));
+  change.scatter_add_(1, m_selected.index_select(0, d.tokens).to(change.device()),
+                      -m_gates.index_select(0, d.tokens).to(at::kDouble));
+  const at::Tensor xs = m_x.index_select(0, d.tokens);
+  const at::Tensor touched = (change != 0).any(0).to(at::kCPU);
+  for (int64_t j = 0; j < e_count; ++j) {
+    if (!touched[j].item<bool>()) continue;
+    const at::Tensor rows = at::nonzero(change.select(1, j) != 0).squeeze(1);
+    const at::Tensor y = expert_mlp_in(spec, m_weights[static_cast<std::size_t>(j)],
+                                       xs.index_select(0, rows), m_mlp_dtype);
+    const at::Tensor c = change.select(1, j).index_select(0, rows).to(y.scalar_type());
+    d.delta.index_add_(0, rows, (y * c.unsqueeze(1)).to(out_dtype));
+  }
+  return d;
+}
+
+hc::Result<std::vector<float>> LayerBarriers::score(
+    std::size_t count, const std::function<GroupDelta(std::size_t)>& make,
+    const std::function<void(std::size_t)>& done) const {
   const double eps = m_model->spec().rms_norm_eps;
-  std::vector<double> sums(groups.size(), 0.0);
+  std::vector<double> sums(count, 0.0);
   try {
     const Tf32Scope tf32(m_tf32);
     if (m_kind == BarrierKind::OutputL2) {
-      for (std::size_t g = 0; g < groups.size(); ++g) {
-        const GroupDelta d = group_delta(groups[g]);
+      for (std::size_t g = 0; g < count; ++g) {
+        const GroupDelta d = make(g);
         sums[g] = d.delta.pow(2).sum(at::kDouble).item<double>();
         if (done) done(1);
       }
@@ -374,8 +464,8 @@ hc::Result<std::vector<float>> LayerBarriers::barriers(
         if (done) done(pending_groups);
         pending_groups = 0;
       };
-      for (std::size_t g = 0; g < groups.size(); ++g) {
-        GroupDelta d = group_delta(groups[g]);
+      for (std::size_t g = 0; g < count; ++g) {
+        GroupDelta d = make(g);
         const int64_t n = d.tokens.size(0);
         rows.push_back(d.tokens);
         owners.push_back(d.delta);
@@ -390,8 +480,8 @@ hc::Result<std::vector<float>> LayerBarriers::barriers(
       const ForwardModel& model = *m_full->model;
       const int layers = static_cast<int>(model.spec().layers.size());
       const detail::LayerWeightScope rest;  // later layers' weights decoded once
-      for (std::size_t g = 0; g < groups.size(); ++g) {
-        const GroupDelta d = group_delta(groups[g]);
+      for (std::size_t g = 0; g < count; ++g) {
+        const GroupDelta d = make(g);
         at::Tensor h = m_output.clone();
         h.index_add_(0, d.tokens, d.delta.to(h.scalar_type()));
         std::vector<at::Tensor> seqs = at::split_with_sizes(h, m_full->lengths, 0);
@@ -416,9 +506,9 @@ hc::Result<std::vector<float>> LayerBarriers::barriers(
     HC_TRY_STATUS(
         m_collective->sum(sums, "summing the barriers of layer " + std::to_string(m_layer)));
   }
-  std::vector<float> out(groups.size());
+  std::vector<float> out(count);
   const double divisor = m_kind == BarrierKind::OutputL2 ? m_output_energy : m_all_tokens;
-  for (std::size_t g = 0; g < groups.size(); ++g) {
+  for (std::size_t g = 0; g < count; ++g) {
     // KL is >= 0 exactly; tiny negatives are float rounding of a zero change.
     out[g] = divisor > 0.0 ? static_cast<float>(std::max(0.0, sums[g] / divisor)) : 0.0f;
   }

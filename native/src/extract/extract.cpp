@@ -60,6 +60,7 @@ nlohmann::json fingerprint(const ExtractOptions& options, const ForwardModel& mo
           {"compute_dtype", compute_dtype_name(options.compute_dtype)},
           {"max_triangles", options.max_triangles},
           {"candidate_quantile", options.candidate_quantile},
+          {"router_sample", options.router_sample},
           {"device", options.device.is_cuda() ? "cuda" : "cpu"}};
 }
 
@@ -266,13 +267,14 @@ hc::Status prepare_full_context(const ForwardModel& model,
 
 // Statistics, pair barriers, candidate triangles and their barriers of one MoE layer.
 hc::Result<hc::LayerStats> extract_layer(const ForwardModel& model, const LayerObservation& obs,
-                                         const ExtractOptions& options,
+                                         const ExtractOptions& options, std::int64_t token_offset,
                                          const FullModelContext* full, Collective& collective,
                                          const std::string& where, const ExtractProgress& progress,
                                          ExtractSummary& summary) {
   auto t0 = Clock::now();
   auto barriers = LayerBarriers::create(model, obs, options.barrier, full,
-                                        BarrierOptions{options.compute_dtype, &collective});
+                                        BarrierOptions{options.compute_dtype, &collective,
+                                                       options.router_sample, token_offset});
   if (!barriers.ok()) return barriers.error();
   hc::LayerStats stats;
   stats.layer = obs.layer;
@@ -310,6 +312,13 @@ hc::Result<hc::LayerStats> extract_layer(const ForwardModel& model, const LayerO
   summary.triangle_evaluations += barriers->merged_token_evaluations() - pair_evals;
   for (const auto& t : triples) stats.triangles.push_back({t[0], t[1], t[2]});
   stats.triangle_barrier = *triple_barriers;
+
+  t0 = Clock::now();
+  done = 0;
+  auto loo = barriers->leave_one_out(report("leave-one-out", static_cast<std::size_t>(e)));
+  if (!loo.ok()) return loo.error();
+  stats.loo = *loo;
+  summary.loo_seconds += since(t0);
   if (auto valid = hc::validate_layer(stats); !valid.ok()) {
     return error(hc::ErrorCode::NonFinite,
                  where + ": " + valid.error().message + "; nothing was written");
@@ -414,6 +423,13 @@ hc::Result<ExtractSummary> extract_with(const ExtractOptions& requested, Collect
       std::count_if(kept.begin(), kept.end(), [](double k) { return k > 0; }));
   const std::vector<int> moe_layers = spec.moe_layers();
   const auto local = local_block(calibration.sequences, collective.rank(), collective.world());
+  std::int64_t token_offset = 0;  // global position of this rank's first token
+  for (std::size_t s = 0, n = calibration.sequences.size(),
+                   w = static_cast<std::size_t>(collective.world()),
+                   r = static_cast<std::size_t>(collective.rank());
+       s < n * r / w; ++s) {
+    token_offset += static_cast<std::int64_t>(calibration.sequences[s].size());
+  }
 
   FullModelContext full;
   if (options.barrier == BarrierKind::KlFull) {
@@ -431,7 +447,8 @@ hc::Result<ExtractSummary> extract_with(const ExtractOptions& requested, Collect
     const std::string where = "layer " + std::to_string(obs.layer) + " (" +
                               std::to_string(layer_position) + "/" +
                               std::to_string(moe_layers.size()) + ")";
-    auto stats = extract_layer(model, obs, options, &full, collective, where, progress, summary);
+    auto stats = extract_layer(model, obs, options, token_offset, &full, collective, where,
+                               progress, summary);
     if (!stats.ok()) {
       failure = stats.error();
       throw StopForward{};

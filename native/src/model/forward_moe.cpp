@@ -77,15 +77,13 @@ at::Tensor moe_block(const MoeModelSpec& spec, const LayerSpec& layer, const Che
   at::Tensor correction = layer.correction_bias.empty()
                               ? at::Tensor()
                               : load_tensor(checkpoint, layer.correction_bias, device);
+  observation.router_logits = logits.to(at::kFloat);
+  at::Tensor masked;
   if (!layer.masked_experts.empty()) {
     std::vector<std::uint8_t> flags(layer.masked_experts.begin(), layer.masked_experts.end());
-    const at::Tensor mask =
-        at::tensor(at::ArrayRef<std::uint8_t>(flags), at::kByte).to(at::kBool).to(device);
-    const double inf = std::numeric_limits<double>::infinity();
-    logits = logits.masked_fill(mask, -inf);
-    if (correction.defined()) correction = correction.to(at::kFloat).masked_fill(mask, -inf);
+    masked = at::tensor(at::ArrayRef<std::uint8_t>(flags), at::kByte).to(at::kBool).to(device);
   }
-  Routing routing = route(spec, logits, correction);
+  Routing routing = route_masked(spec, logits, correction, masked);
   at::Tensor out = at::zeros_like(x);
   FusedCache fused;
   // Per expert: the (token, slot) pairs that chose it, computed in one batch.

@@ -2,6 +2,7 @@
 // tie rule (lower expert index wins), plus the dispatch from a MoeModelSpec.
 #include <ATen/ATen.h>
 
+#include <limits>
 #include <tuple>
 
 #include "hc/native/forward.hpp"
@@ -90,6 +91,18 @@ Routing route(const MoeModelSpec& spec, const at::Tensor& logits,
       break;
   }
   return route_softmax_topk(logits, spec.top_k, spec.norm_topk_prob, spec.routed_scaling_factor);
+}
+
+Routing route_masked(const MoeModelSpec& spec, const at::Tensor& logits,
+                     const at::Tensor& correction_bias, const at::Tensor& masked) {
+  if (!masked.defined()) return route(spec, logits, correction_bias);
+  const double inf = std::numeric_limits<double>::infinity();
+  const at::Tensor mask = masked.to(logits.device(), at::kBool);
+  at::Tensor correction = correction_bias;
+  if (correction.defined()) {
+    correction = correction.to(logits.device(), at::kFloat).masked_fill(mask, -inf);
+  }
+  return route(spec, logits.to(at::kFloat).masked_fill(mask, -inf), correction);
 }
 
 }  // namespace hc::native

@@ -21,10 +21,12 @@ BOOST_FIXTURE_TEST_CASE(bundled_model_end_to_end, CliFixture) {
   const json summary = json::parse(r.out);
   const json& report = summary.at("report");
   const auto& rows = report.at("rows");
-  BOOST_REQUIRE_EQUAL(rows.size(), 7u * 3u * 2u);
+  BOOST_REQUIRE_EQUAL(rows.size(), 8u * 3u * 2u);
   std::set<std::string> combos;
   for (const auto& row : rows) {
     BOOST_REQUIRE_MESSAGE(!row.contains("error"), row.dump());
+    // OLMoE does not renormalise its top-k weights: the default corrects the gate mass.
+    BOOST_CHECK_MESSAGE(row.at("gate_correction") != "off", row.dump());
     for (const char* key : {"perplexity", "kl", "top1_agreement", "parameters_kept"}) {
       BOOST_REQUIRE_MESSAGE(row.at(key).is_number(), key << " in " << row.dump());
       BOOST_CHECK(std::isfinite(row.at(key).get<double>()));
@@ -46,7 +48,7 @@ BOOST_FIXTURE_TEST_CASE(bundled_model_end_to_end, CliFixture) {
   ok("info d/tiny-olmoe.hcstats");
   const std::string md = hc::test::slurp(work / "d" / "report.md");
   for (const char* part :
-       {"hodgecover", "frequency", "reap", "ean", "random", "pairwise", "hcsmoe",
+       {"hodgecover", "frequency", "reap", "ean", "loo", "random", "pairwise", "hcsmoe",
         "25% of experts removed", "50% of experts removed", "75% of experts removed"}) {
     BOOST_CHECK_MESSAGE(contains(md, part), "report.md lacks " << part);
   }
@@ -61,7 +63,7 @@ BOOST_FIXTURE_TEST_CASE(bundled_model_end_to_end, CliFixture) {
   for (std::size_t at = frontier.find("<g class=\"series\""); at != std::string::npos;
        at = frontier.find("<g class=\"series\"", at + 1))
     ++series;
-  BOOST_CHECK_EQUAL(series, 7u);
+  BOOST_CHECK_EQUAL(series, 8u);
   for (const auto& row : rows) BOOST_CHECK_EQUAL(row.at("kept").size(), 4u);  // 4 MoE layers
   int kept = 0;
   for (const auto& entry : fs::directory_iterator(work / "d" / "checkpoints"))
@@ -75,7 +77,7 @@ BOOST_FIXTURE_TEST_CASE(bundled_model_end_to_end, CliFixture) {
   BOOST_CHECK(contains(again.out, "lowest KL at 50% removed"));
   BOOST_CHECK(contains(again.out, "figures/"));
   BOOST_CHECK(contains(again.out, "site.sh serve 8000 d/tiny-olmoe.hcstats d/report.json"));
-  BOOST_CHECK_EQUAL(json::parse(hc::test::slurp(work / "d" / "report.json")).at("rows").size(), 7u);
+  BOOST_CHECK_EQUAL(json::parse(hc::test::slurp(work / "d" / "report.json")).at("rows").size(), 8u);
   for (const auto& entry : fs::directory_iterator(work))
     BOOST_CHECK_MESSAGE(!contains(entry.path().filename().string(), ".tmp-"), entry.path());
 }

@@ -133,6 +133,13 @@ void check_same_statistics(const hc::StatsFile& one, const hc::StatsFile& many) 
     check_close(a.input_sqnorm, b.input_sqnorm, at + "input_sqnorm");
     check_close(a.inner_sqnorm, b.inner_sqnorm, at + "inner_sqnorm");
     check_close(a.edge_barrier, b.edge_barrier, at + "edge_barrier");
+    // Format 1.1: mean router scores, the router sample (each rank fills its own rows) and the
+    // leave-one-out barriers reduce to the single-process values.
+    BOOST_CHECK(!a.router_prob.empty() && a.router_sample_rows > 0 && !a.loo.empty());
+    BOOST_CHECK_EQUAL(a.router_sample_rows, b.router_sample_rows);
+    check_close(a.router_prob, b.router_prob, at + "router_prob");
+    check_close(a.router_sample, b.router_sample, at + "router_sample");
+    check_close(a.loo, b.loo, at + "loo");
     check_close(a.triangle_barrier, b.triangle_barrier, at + "triangle_barrier");
   }
 }

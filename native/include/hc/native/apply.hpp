@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "hc/native/gate_correction.hpp"
 #include "hc/plan.hpp"
 #include "hc/result.hpp"
 #include "hc/stats_file.hpp"
@@ -24,16 +25,21 @@ struct ApplyOptions {
   // pruning inflates the survivors' share, and part of what Wanda "gains" there is shrinkage.
   double output_scale = 1.0;
   std::uint64_t shard_bytes = 2ull << 30;  // shard size of the written safetensors
+  // Gate-mass correction folded into the survivors' down projections (gate_correction.hpp);
+  // Off keeps "pruning = masking the dropped experts" exact.
+  GateCorrection gate_correction = GateCorrection::Auto;
 };
 
 struct ApplySummary {
   int layers = 0, experts_before = 0, experts_after = 0;
   std::uint64_t parameters_before = 0, parameters_after = 0;  // every tensor's elements
   std::uint64_t wanda_zeros = 0;
+  GateFactors gate;  // the correction applied (mode, reason, factors)
 };
 
 // Applies `plan` to options.model and writes options.out (a temporary directory renamed at the
-// end; the input is never modified). `stats` (the file the plan came from) supplies routing
+// end; the input is never modified), with hodgecover_plan.json, hodgecover_keep.json and
+// hodgecover_gate_correction.json beside the weights. `stats` (the file the plan came from) supplies routing
 // frequencies for merge mode and the square norms for Wanda; required for those.
 // Errors: InvalidArgument for a plan that does not fit the checkpoint (unknown layer, ids out of
 // range, duplicates, empty keep set, unequal keep counts, a count not divisible by n_group),

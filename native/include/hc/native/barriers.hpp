@@ -44,6 +44,11 @@ struct BarrierOptions {
   // The processes that hold the other calibration tokens: every statistic and barrier is a sum
   // over tokens, reduced across them. Null: this process holds all tokens.
   Collective* collective = nullptr;
+  // Router sample (stats file `router_logit_sample`): up to this many calibration tokens,
+  // global positions floor(i * T / N) over every rank's T tokens in rank order; this rank's
+  // first token is global position `token_offset`. 0: no sample.
+  std::size_t router_sample = 0;
+  std::int64_t token_offset = 0;
 };
 
 // kl_full needs the rest of the model and the original next-token log-probabilities.
@@ -65,8 +70,9 @@ class LayerBarriers {
                                           const FullModelContext* full = nullptr,
                                           const BarrierOptions& options = {});
 
-  // frequency, gate_mass, reap, ean and both Wanda square norms (docs/FORMAT.md definitions),
-  // over the tokens of every rank. Errors: PeerFailed.
+  // frequency, gate_mass, reap, ean, both Wanda square norms, the mean router score and the
+  // router sample (docs/FORMAT.md definitions), over the tokens of every rank. Errors:
+  // PeerFailed.
   hc::Status fill_expert_stats(hc::LayerStats& stats) const;
 
   // Barrier of merging each group (2 or 3 distinct experts) with the frequency-weighted merge
@@ -74,6 +80,12 @@ class LayerBarriers {
   // Distributed: every rank passes the same groups and gets the same barriers.
   hc::Result<std::vector<float>> barriers(const std::vector<std::vector<int>>& groups,
                                           const std::function<void(std::size_t)>& done = {}) const;
+
+  // Leave-one-out barrier of every expert: the expert's router logit set to -inf on its routed
+  // tokens (they go to the router's next choices, with the family's routing formula) and the
+  // change of the layer output scored like a group merge (same kind and normalisation).
+  hc::Result<std::vector<float>> leave_one_out(
+      const std::function<void(std::size_t)>& done = {}) const;
 
   int experts() const { return static_cast<int>(m_weights.size()); }
   // Merged-expert token evaluations done so far by barriers() (sum of the groups' routed
@@ -87,6 +99,12 @@ class LayerBarriers {
     at::Tensor delta;   // [n, H] change of the MoE output on those tokens (m_routed_out's dtype)
   };
   GroupDelta group_delta(const std::vector<int>& group) const;
+  GroupDelta leave_one_out_delta(int expert) const;
+  // Scores `count` output changes made by `make(i)`: KL or L2 sums over every rank, divided
+  // as the barriers are.
+  hc::Result<std::vector<float>> score(std::size_t count,
+                                       const std::function<GroupDelta(std::size_t)>& make,
+                                       const std::function<void(std::size_t)>& done) const;
   // Per row, KL(p || q) [n] fp64: p from `logp` [n, V], q from the layer output `base` [n, H]
   // moved by `delta` [n, H], both through the final norm and the LM head.
   at::Tensor kl_from_shift(const at::Tensor& logp, const at::Tensor& base,
@@ -104,6 +122,11 @@ class LayerBarriers {
   double m_all_tokens = 0.0;                     // every rank's
   std::vector<double> m_all_routed;              // per expert: routed tokens over every rank
   at::Tensor m_x, m_output;                      // [T, H]
+  at::Tensor m_logits, m_probs;                  // [T, E] router logits and scores (fp32)
+  at::Tensor m_selected, m_gates;                // [T, k] the layer's routing
+  at::Tensor m_correction;                       // [E] noaux_tc correction bias, or undefined
+  std::size_t m_sample_rows = 0;                 // router sample requested
+  std::int64_t m_token_offset = 0;               // global position of this rank's first token
   std::vector<detail::ExpertWeights> m_weights;  // per expert (fp32, biases if any)
   std::vector<at::Tensor> m_routed;              // per expert: sorted token indices [n_e]
   std::vector<at::Tensor> m_routed_gate;         // per expert: gate weights [n_e]

@@ -17,6 +17,7 @@
 #include "hc/result.hpp"
 #include "hc/selection.hpp"
 #include "hc/stats_file.hpp"
+#include "hc/native/gate_correction.hpp"
 #include "hc/variants.hpp"
 
 namespace hc::native {
@@ -55,6 +56,8 @@ struct CompareOptions {
   // Which compressed checkpoints stay in out/checkpoints: the lowest-KL one per ratio (Best),
   // every one, or none.
   KeepCheckpoints keep = KeepCheckpoints::Best;
+  // apply's gate correction for every row (a variant's gate_correction key overrides it).
+  GateCorrection gate_correction = GateCorrection::Auto;
 };
 
 // (rows done, rows in all, the row about to run or just finished, as "method r50 wanda50").

@@ -23,6 +23,7 @@ struct CompareRow {
   double ratio = 0.0;           // share of experts removed per layer
   int keep = 0;                 // experts kept per MoE layer
   double wanda = 0.0;           // share of each surviving expert row zeroed (0: none)
+  std::string gate_correction;  // apply's gate correction as applied (off, linear, mass)
   hc::RetainedMasses retained;  // mean over layers, measured on the HodgeCover targets
   std::string plan;             // plan file, relative to the report's directory
   // The plan's kept experts (ascending) per transformer layer; empty when the plan failed.

@@ -31,6 +31,9 @@ struct ExtractOptions {
   double candidate_quantile = 0.75;  // stage 1: all three pair barriers <= this quantile
   ComputeDtype compute_dtype = ComputeDtype::Fp32;  // of the barrier products
   bool resume = false;                              // reuse the layers of an interrupted run
+  // Calibration tokens whose router logits are kept per layer (`router_logit_sample`, what the
+  // gate-mass correction of `apply` evaluates plans on); 0: none.
+  std::size_t router_sample = 512;
   // The processes sharing this run (docs/DISTRIBUTED.md): each forwards its own block of the
   // calibration sequences; sums are reduced across them and rank 0 alone writes. Null: alone.
   std::shared_ptr<Collective> collective;
@@ -49,7 +52,7 @@ struct ExtractSummary {
   double seconds = 0.0;            // wall time of the whole run
   // Where the time went (layers computed in this run only): expert weights, outputs and
   // statistics; pair barriers; triplet barriers. The rest is the forward pass and writing.
-  double stats_seconds = 0.0, pair_seconds = 0.0, triangle_seconds = 0.0;
+  double stats_seconds = 0.0, pair_seconds = 0.0, triangle_seconds = 0.0, loo_seconds = 0.0;
   std::uint64_t pair_evaluations = 0, triangle_evaluations = 0;  // merged-expert token evals
   int processes = 1;                                             // ranks that shared the run
   std::size_t local_sequences = 0;  // calibration sequences this rank forwarded

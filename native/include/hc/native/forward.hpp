@@ -28,6 +28,9 @@ struct LayerObservation {
   // what weights the experts (that softmax runs over the k selected logits only) but ranks
   // experts the same way and sums to 1 like the other families' scores.
   at::Tensor router_probs;
+  // [T, E] fp32 router logits (with the router bias where the family has one, before any
+  // correction bias or masking): what route() turns into the selection and the gates.
+  at::Tensor router_logits;
   // [T, k] int64 expert indices, by descending selection score (the masked, bias-corrected
   // score for noaux_tc; the biased logit for gpt-oss); ties: lower index first.
   at::Tensor selected;
@@ -115,5 +118,9 @@ Routing route_topk_softmax(const at::Tensor& logits, int top_k);
 // correction_bias: [E] for NoauxTc, otherwise ignored (may be undefined).
 Routing route(const MoeModelSpec& spec, const at::Tensor& logits,
               const at::Tensor& correction_bias = {});
+// route() with the experts flagged in `masked` ([E] bool; undefined: none) unreachable, as
+// ForwardModel::mask_experts computes: their logits and correction bias set to -inf.
+Routing route_masked(const MoeModelSpec& spec, const at::Tensor& logits,
+                     const at::Tensor& correction_bias, const at::Tensor& masked);
 
 }  // namespace hc::native

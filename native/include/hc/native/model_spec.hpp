@@ -137,6 +137,11 @@ struct MoeModelSpec {
   std::vector<int> moe_layers() const;
 };
 
+// Whether the weights of the selected experts are renormalised to a fixed total, so removing
+// other experts cannot change their sum: gpt-oss, and softmax or sigmoid routing with
+// norm_topk_prob. DeepSeek-V2's group-limited greedy never renormalises here.
+bool routing_renormalizes(const MoeModelSpec& spec);
+
 // The supported model_type strings, comma separated, for error messages.
 std::string supported_families();
 
