@@ -39,9 +39,10 @@ constexpr const char* kInnerSqnorm = "expert_inner_sqnorm";
 constexpr const char* kRouterProb = "expert_router_prob";
 constexpr const char* kRouterSample = "router_logit_sample";
 constexpr const char* kLoo = "expert_loo";
-constexpr const char* kLayerSuffixes[] = {
-    kFrequency,   kGateMass,    kReap,       kEan,          kEdges, kEdgeBarrier, kTriangles,
-    kTriangleBarrier, kInputSqnorm, kInnerSqnorm, kRouterProb, kRouterSample, kLoo};
+constexpr const char* kLayerSuffixes[] = {kFrequency,   kGateMass,    kReap,       kEan,
+                                          kEdges,       kEdgeBarrier, kTriangles,  kTriangleBarrier,
+                                          kInputSqnorm, kInnerSqnorm, kRouterProb, kRouterSample,
+                                          kLoo};
 
 Error corrupt(std::string message) {
   return make_error(ErrorCode::Corrupt, std::move(message));
@@ -289,8 +290,8 @@ Result<LayerStats> read_layer(const SafetensorsView& view, const TensorIndex& in
     HC_TRY_STATUS(expect_dtype(*t, true));
     HC_TRY_STATUS(expect_shape(*t, {{kAnyDim, "N"}, {e, nullptr}}));
     if (t->shape[0] > kStatsMaxRouterSample)
-      return corrupt(quoted(t->name) + " has " + std::to_string(t->shape[0]) +
-                     " rows; at most " + std::to_string(kStatsMaxRouterSample) + " are read");
+      return corrupt(quoted(t->name) + " has " + std::to_string(t->shape[0]) + " rows; at most " +
+                     std::to_string(kStatsMaxRouterSample) + " are read");
     out.router_sample = to_floats(view.bytes(*t), t->dtype);
     out.router_sample_rows = static_cast<std::size_t>(t->shape[0]);
   }
@@ -619,7 +620,7 @@ Result<std::vector<std::uint8_t>> write_stats(const StatsFile& stats,
   };
   set_or_erase("format", kStatsFormat, true);
   const bool v1_1 = std::any_of(layers.begin(), layers.end(),
-                               [](const LayerStats* l) { return l->has_v1_1_tensors(); });
+                                [](const LayerStats* l) { return l->has_v1_1_tensors(); });
   set_or_erase("format_version", std::to_string(kStatsMajor) + "." + (v1_1 ? "1" : "0"), true);
   std::string moe_layers;
   for (const LayerStats* l : layers)

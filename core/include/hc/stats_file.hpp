@@ -89,12 +89,13 @@ struct StatsWriteOptions {
 };
 
 // Serialises `stats` as format 1.1 when a layer has a 1.1 tensor, else as 1.0 (so files
-// without them stay byte-identical to what earlier versions wrote). Required metadata (format, format_version, moe_layers,
-// num_experts, ...) is filled from the struct; other metadata entries are kept as they are.
-// The struct fields win over `metadata`: a zero/empty field removes its key (num_experts = 0 is
-// derived from the layers when they agree), and a stale `checksum` is never copied. Layers are
-// written ascending with a fixed tensor order, so equal structs give identical bytes.
-// Fails with InvalidArgument if the struct is inconsistent (wrong vector sizes, bad indices).
+// without them stay byte-identical to what earlier versions wrote). Required metadata (format,
+// format_version, moe_layers, num_experts, ...) is filled from the struct; other metadata entries
+// are kept as they are. The struct fields win over `metadata`: a zero/empty field removes its key
+// (num_experts = 0 is derived from the layers when they agree), and a stale `checksum` is never
+// copied. Layers are written ascending with a fixed tensor order, so equal structs give identical
+// bytes. Fails with InvalidArgument if the struct is inconsistent (wrong vector sizes, bad
+// indices).
 Result<std::vector<std::uint8_t>> write_stats(const StatsFile& stats,
                                               const StatsWriteOptions& options = {});
 

@@ -408,7 +408,7 @@ hc::Status write_output(const ApplyOptions& options, const hc::Plan& plan,
     return fail(e.error().message);
   }
   if (hc::Status e = write_text_atomic(staging / "hodgecover_gate_correction.json",
-                                      gate_factors_json(gate, plan).dump(2));
+                                       gate_factors_json(gate, plan).dump(2));
       !e.ok()) {
     return fail(e.error().message);
   }

@@ -48,7 +48,8 @@ struct Slot {
 // The family's routing (docs/FAMILIES.md, as route() in the forward pass) of one token's
 // logits with the experts flagged in `masked` unreachable.
 std::vector<Slot> route_row(const MoeModelSpec& spec, const float* logits,
-                            const std::vector<double>& correction, const std::vector<bool>& masked) {
+                            const std::vector<double>& correction,
+                            const std::vector<bool>& masked) {
   const auto e_count = static_cast<std::size_t>(spec.num_experts);
   std::vector<double> l(e_count);
   for (std::size_t e = 0; e < e_count; ++e) l[e] = masked[e] ? -kInf : double(logits[e]);
@@ -101,7 +102,8 @@ std::vector<Slot> route_row(const MoeModelSpec& spec, const float* logits,
       for (std::size_t g = 0; g < group_score.size(); ++g) {
         std::vector<double> members(choice.begin() + std::ptrdiff_t(g * per_group),
                                     choice.begin() + std::ptrdiff_t((g + 1) * per_group));
-        std::partial_sort(members.begin(), members.begin() + std::min<std::ptrdiff_t>(2, members.size()),
+        std::partial_sort(members.begin(),
+                          members.begin() + std::min<std::ptrdiff_t>(2, members.size()),
                           members.end(), std::greater<>());
         group_score[g] = members[0] + (members.size() > 1 ? members[1] : 0.0);
       }
@@ -136,8 +138,8 @@ std::vector<double> sample_gate_mass(const MoeModelSpec& spec, const hc::LayerSt
   const auto e_count = static_cast<std::size_t>(spec.num_experts);
   std::vector<double> mass(e_count, 0.0);
   for (std::size_t r = 0; r < layer.router_sample_rows; ++r) {
-    for (const Slot& s : route_row(spec, layer.router_sample.data() + r * e_count, correction,
-                                   masked)) {
+    for (const Slot& s :
+         route_row(spec, layer.router_sample.data() + r * e_count, correction, masked)) {
       mass[std::size_t(s.expert)] += s.gate;
     }
   }
@@ -170,8 +172,9 @@ std::pair<GateCorrection, std::string> resolve_auto(const MoeModelSpec& spec,
   const std::string family = family_model_type(spec.family);
   if (routing_renormalizes(spec)) {
     return {GateCorrection::Off,
-            family + " renormalises the selected experts' weights: removing experts does not "
-                     "change their sum"};
+            family +
+                " renormalises the selected experts' weights: removing experts does not "
+                "change their sum"};
   }
   if (spec.routing == RoutingKind::NoauxTc) {
     return {GateCorrection::Off, family +
@@ -187,8 +190,9 @@ std::pair<GateCorrection, std::string> resolve_auto(const MoeModelSpec& spec,
             why + "; the statistics have no router sample, so the linear form is used"};
   }
   return {GateCorrection::Off,
-          why + ", but no statistics with router samples were given (extract them with this "
-                "version and pass --stats); the survivors' gates stay inflated"};
+          why +
+              ", but no statistics with router samples were given (extract them with this "
+              "version and pass --stats); the survivors' gates stay inflated"};
 }
 
 }  // namespace
@@ -208,8 +212,8 @@ const char* gate_correction_name(GateCorrection mode) {
 }
 
 hc::Result<GateCorrection> parse_gate_correction(const std::string& name) {
-  for (GateCorrection mode : {GateCorrection::Auto, GateCorrection::Off, GateCorrection::Linear,
-                              GateCorrection::Mass}) {
+  for (GateCorrection mode :
+       {GateCorrection::Auto, GateCorrection::Off, GateCorrection::Linear, GateCorrection::Mass}) {
     if (name == gate_correction_name(mode)) return mode;
   }
   return invalid(name + ": expected a gate correction of auto, off, linear or mass");
@@ -239,13 +243,15 @@ hc::Result<GateFactors> gate_correction_factors(GateCorrection requested, const 
                      std::string(family_model_type(spec.family)) + " routes with sigmoids");
     }
     if (!has_router_prob(stats, spec)) {
-      return invalid("--gate-correction linear needs statistics with expert_router_prob for "
-                     "every MoE layer (extract them with this version and pass --stats)");
+      return invalid(
+          "--gate-correction linear needs statistics with expert_router_prob for "
+          "every MoE layer (extract them with this version and pass --stats)");
     }
   }
   if (out.applied == GateCorrection::Mass && !has_sample(stats, spec)) {
-    return invalid("--gate-correction mass needs statistics with a router_logit_sample for every "
-                   "MoE layer (extract them with this version and pass --stats)");
+    return invalid(
+        "--gate-correction mass needs statistics with a router_logit_sample for every "
+        "MoE layer (extract them with this version and pass --stats)");
   }
   const auto e_count = static_cast<std::size_t>(spec.num_experts);
   for (const auto& [layer, lp] : plan.layers) {

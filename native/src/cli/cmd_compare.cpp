@@ -37,7 +37,7 @@ struct CompareArgs {
   std::vector<double> wanda_only;
   ComplexSwitches complex;
   HodgeCoverSwitches hodgecover;
-  bool json = false;
+  bool json = false, gate_baselines = false;
 };
 
 void print_rows(const CompareReport& report) {
@@ -72,6 +72,7 @@ int run_compare(const CompareArgs& args) {
   options.wanda = args.wanda;
   options.gate_correction =
       take_option("--gate-correction", parse_gate_correction(args.gate_correction));
+  options.gate_baselines = args.gate_baselines;
   if (args.mode != "auto") options.mode = take(hc::parse_reduction_mode(args.mode));
   for (const auto& m : args.methods) options.methods.push_back(take(hc::parse_method(m)));
   options.keep = take(parse_keep_checkpoints(args.checkpoints));
@@ -164,7 +165,9 @@ Command add_compare_command(CLI::App& root) {
   cmd->add_option("--out", args->out,
                   "New directory for report.md, report.json, figures/, plans/ and checkpoints/")
       ->required();
-  cmd->add_option("--methods", args->methods, "Methods to run (default: every method the statistics file has data for)")->delimiter(',');
+  cmd->add_option("--methods", args->methods,
+                  "Methods to run (default: every method the statistics file has data for)")
+      ->delimiter(',');
   cmd->add_option("--ratios", args->ratios, "Shares of experts removed per layer")
       ->delimiter(',')
       ->capture_default_str();
@@ -214,6 +217,9 @@ Command add_compare_command(CLI::App& root) {
       ->delimiter(',');
   add_complex_options(*cmd, args->complex);
   add_hodgecover_options(*cmd, args->hodgecover);
+  cmd->add_flag("--gate-baselines", args->gate_baselines,
+                "Also score each ratio's lowest-KL corrected plan (without Wanda) uncorrected, "
+                "so the report's gate-correction section shows the effect");
   cmd->add_flag("--json", args->json, "Print the report JSON instead of the table");
   cmd->footer(
       "KL is mean KL(p_original || p_compressed) per token on the held-out data, with 95%\n"

@@ -87,7 +87,8 @@ void print_kl_grid(const CompareReport& report, const std::vector<double>& ratio
       for (int w = 0; w < (wanda > 0 ? 2 : 1); ++w) {
         std::string cell = "-";
         for (const auto& row : report.rows) {
-          if (row.method == m && row.ratio == r && (row.wanda > 0) == (w == 1)) {
+          if (row.method == m && row.ratio == r && (row.wanda > 0) == (w == 1) &&
+              row.variant == row.method) {
             cell = row.error.empty() ? strprintf("%.4f", row.kl) : "n/a";
           }
         }
@@ -173,6 +174,7 @@ CompareReport compare_stage(const ModelDemoArgs& args, const DemoInputs& in,
   compare.ratios = args.ratios;
   compare.wanda = args.wanda;
   compare.keep = take(parse_keep_checkpoints(args.checkpoints));
+  compare.gate_baselines = true;  // the report shows what the gate correction did per ratio
   compare.device = device;
   compare.seq_len = seq_len;
   TokenSource held;
@@ -239,6 +241,16 @@ void print_demo_summary(const ModelDemoArgs& args, const MoeModelSpec& spec,
     const std::string wanda = row.wanda > 0 ? strprintf(" + Wanda %.0f%%", 100 * row.wanda) : "";
     std::cout << strprintf("lowest KL at %.0f%% removed: %s%s (KL %.4f, perplexity %.3f)\n",
                            100 * ratio, row.method.c_str(), wanda.c_str(), row.kl, row.perplexity);
+  }
+  for (const GateEffect& e : report.gate_effects) {
+    if (e.wanda > 0 || e.variant.find("+gate-off") != std::string::npos) continue;
+    std::cout << strprintf("gate correction (%s) at %.0f%% removed, %s: KL %.4f, uncorrected %.4f",
+                           e.gate.c_str(), 100 * e.ratio, e.variant.c_str(), e.kl, e.kl_off);
+    if (e.vs_off) {
+      std::cout << strprintf(" (difference %+.4f, 95%% CI %+.4f … %+.4f)", e.vs_off->estimate,
+                             e.vs_off->low, e.vs_off->high);
+    }
+    std::cout << "\n";
   }
   std::cout << "\nwrote " << out.string()
             << "/: report.md (with its figures in figures/*.svg), report.json, plans/, "

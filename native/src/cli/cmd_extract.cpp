@@ -105,10 +105,11 @@ int run_extract_command(const ExtractArgs& args) {
       take(run_extract(options, [&](const std::string& stage, std::size_t done, std::size_t total) {
         if (!reporter) return;  // one progress display per run: rank 0's
         if (stage != bar_stage) {
-          bar = std::make_unique<ProgressBar>(
-              stage, total, stage.find("pairs") != std::string::npos       ? "pairs"
-              : stage.find("leave-one-out") != std::string::npos ? "experts"
-                                                                 : "triangles");
+          bar = std::make_unique<ProgressBar>(stage, total,
+                                              stage.find("pairs") != std::string::npos ? "pairs"
+                                              : stage.find("leave-one-out") != std::string::npos
+                                                  ? "experts"
+                                                  : "triangles");
           bar_stage = stage;
           drawn = 0;
         }

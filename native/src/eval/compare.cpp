@@ -65,10 +65,9 @@ hc::Status check_options(const CompareOptions& options) {
 // The variants compared: the given ones, or one per method with the common switches.
 std::vector<hc::Variant> variants_of(const CompareOptions& options) {
   if (!options.variants.empty()) return options.variants;
-  std::vector<hc::Variant> variants =
-      hc::method_variants(options.methods.empty() ? hc::supported_methods(*options.stats)
-                                                  : options.methods,
-                          options.selection, options.complex, options.random_seeds);
+  std::vector<hc::Variant> variants = hc::method_variants(
+      options.methods.empty() ? hc::supported_methods(*options.stats) : options.methods,
+      options.selection, options.complex, options.random_seeds);
   for (auto& v : variants) v.mode = options.mode;
   return variants;
 }
@@ -140,6 +139,7 @@ class Comparison {
 
     CompareRow base;
     base.variant = variant.name;
+    base.output_scale = variant.output_scale;
     base.method = hc::method_name(selection.method);
     base.ratio = ratio;
     base.keep = keep.ok() ? *keep : 0;
@@ -159,6 +159,42 @@ class Comparison {
       row.wanda = wanda;
       const hc::Plan* plan = outcome.ok() ? &outcome->plan : nullptr;
       HC_TRY_STATUS(add_row(row, plan, variant.output_scale, variant.gate_correction));
+    }
+    return hc::Ok{};
+  }
+
+  // Each ratio's lowest-KL corrected row without Wanda, again with the correction off (a row
+  // "<variant>+gate-off"), unless the report already has that plan uncorrected.
+  hc::Status run_gate_baselines() {
+    const std::size_t rows = m_report.rows.size();
+    for (double ratio : ratios_of(m_report.rows)) {
+      std::optional<std::size_t> best;
+      for (std::size_t i = 0; i < rows; ++i) {
+        const CompareRow& row = m_report.rows[i];
+        if (!ran(row) || row.ratio != ratio || row.wanda > 0 || row.gate_correction == "off" ||
+            row.output_scale != 1.0 || row.plan.empty())
+          continue;
+        if (!best || row.kl < m_report.rows[*best].kl) best = i;
+      }
+      if (!best) continue;
+      const CompareRow chosen = m_report.rows[*best];
+      bool have = false;
+      for (const CompareRow& row : m_report.rows) {
+        have = have || (ran(row) && row.gate_correction == "off" && row.output_scale == 1.0 &&
+                        row.method == chosen.method && row.mode == chosen.mode &&
+                        row.ratio == ratio && row.wanda == 0 && row.kept == chosen.kept);
+      }
+      if (have) continue;
+      std::vector<std::uint8_t> bytes;
+      HC_TRY_STATUS(read_file(m_root / chosen.plan, bytes));
+      auto plan = hc::parse_plan(std::string(bytes.begin(), bytes.end()), chosen.plan);
+      if (!plan.ok()) return plan.error();
+      CompareRow row = chosen;
+      row.variant = chosen.variant + "+gate-off";
+      row.checkpoint.clear();
+      row.chosen = row.frontier = false;
+      ++m_total;
+      HC_TRY_STATUS(add_row(row, &*plan, 1.0, "off"));
     }
     return hc::Ok{};
   }
@@ -380,6 +416,7 @@ hc::Result<CompareReport> run_comparison(const CompareOptions& options,
                                            analyses->at(complex_key(variant.complex)), wandas));
     }
   }
+  if (options.gate_baselines) HC_TRY_STATUS(comparison.run_gate_baselines());
   for (double wanda : options.wanda_only) {
     HC_TRY_STATUS(comparison.run_wanda_only(wanda, analyses->begin()->second));
   }

@@ -57,6 +57,15 @@ double spearman(const std::vector<double>& x, const std::vector<double>& y) {
   return sxx > 0 && syy > 0 ? sxy / std::sqrt(sxx * syy) : 0.0;
 }
 
+nlohmann::json kept_json(const CompareRow& row) {
+  if (row.kept.empty()) return nlohmann::json();
+  nlohmann::json kept = nlohmann::json::object();
+  for (const auto& [layer, experts] : row.kept) kept[std::to_string(layer)] = experts;
+  return kept;
+}
+
+}  // namespace
+
 bool ran(const CompareRow& row) {
   return row.error.empty() && std::isfinite(row.kl);
 }
@@ -70,15 +79,6 @@ std::string interval_text(const std::optional<hc::Interval>& i, const char* form
   if (!i) return "";
   return strprintf(format, i->low) + " … " + strprintf(format, i->high);
 }
-
-nlohmann::json kept_json(const CompareRow& row) {
-  if (row.kept.empty()) return nlohmann::json();
-  nlohmann::json kept = nlohmann::json::object();
-  for (const auto& [layer, experts] : row.kept) kept[std::to_string(layer)] = experts;
-  return kept;
-}
-
-}  // namespace
 
 std::vector<double> ratios_of(const std::vector<CompareRow>& rows) {
   std::vector<double> ratios;
@@ -156,6 +156,7 @@ void annotate_report(CompareReport& report) {
                                    spearman(c, kl), spearman(h, kl), spearman(t, kl),
                                    spearman(m, kl)});
   }
+  annotate_gate_effects(report);
 }
 
 std::optional<std::size_t> best_row(const std::vector<CompareRow>& rows, double ratio,
@@ -180,8 +181,9 @@ nlohmann::json compare_report_json(const CompareReport& report) {
         {"ratio", row.ratio},
         {"keep", row.keep},
         {"wanda", row.wanda},
-        {"gate_correction", row.gate_correction.empty() ? nlohmann::json()
-                                                        : nlohmann::json(row.gate_correction)},
+        {"output_scale", row.output_scale},
+        {"gate_correction",
+         row.gate_correction.empty() ? nlohmann::json() : nlohmann::json(row.gate_correction)},
         {"plan", row.plan},
         {"kept", kept_json(row)},
         {"checkpoint", row.checkpoint.empty() ? nlohmann::json() : nlohmann::json(row.checkpoint)},
@@ -239,6 +241,7 @@ nlohmann::json compare_report_json(const CompareReport& report) {
           {"select_data",
            report.select_data.empty() ? nlohmann::json() : nlohmann::json(report.select_data)},
           {"correlations", correlations},
+          {"gate_effects", gate_effects_json(report)},
           {"rows", rows}};
 }
 
@@ -436,6 +439,7 @@ std::string compare_report_markdown(const CompareReport& report) {
   markdown_lowest(md, report);
   if (select) markdown_chosen(md, report);
   markdown_frontier(md, report);
+  markdown_gate_effects(md, report);
   markdown_correlations(md, report);
   markdown_random_seeds(md, report);
   md << "\nKept checkpoints: " << report.checkpoints << ".\n";

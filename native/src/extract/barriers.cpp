@@ -189,7 +189,7 @@ hc::Result<LayerBarriers> LayerBarriers::create(const ForwardModel& model,
     // Merged outputs are computed in the product dtype; the originals they are compared with
     // must be too, or rounding alone would read as a barrier.
     b.m_routed_out.push_back(expert_mlp_in(spec, w, xe, b.m_mlp_dtype));
-    b.m_inner_sqnorm.push_back(inner.pow(2).sum(0));
+    b.m_inner_sqnorm.push_back(inner.pow(2).sum(0, false, at::kDouble));
     totals.push_back(static_cast<double>(tok.size(0)));
   }
   totals.push_back(static_cast<double>(b.m_tokens));
@@ -216,9 +216,8 @@ hc::Status LayerBarriers::fill_expert_stats(hc::LayerStats& stats) const {
   // Then the router score sums [E] and the router sample [N, E] (this rank's rows; zeros
   // elsewhere, so the reduction assembles it).
   const auto all_tokens = static_cast<std::int64_t>(m_all_tokens);
-  const auto sample_rows =
-      static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(m_sample_rows),
-                                                       all_tokens));
+  const auto sample_rows = static_cast<std::size_t>(
+      std::min<std::int64_t>(static_cast<std::int64_t>(m_sample_rows), all_tokens));
   const std::size_t wanda_values = experts_n * static_cast<std::size_t>(hidden + inner);
   std::vector<double> sums(3 * experts_n + wanda_values + experts_n + sample_rows * experts_n);
   double* const gate_sum = sums.data();
@@ -248,8 +247,8 @@ hc::Status LayerBarriers::fill_expert_stats(hc::LayerStats& stats) const {
     const at::Tensor logits = m_logits.to(at::kCPU, at::kDouble).contiguous();
     const double* rows = logits.data_ptr<double>();
     for (std::size_t i = 0; i < sample_rows; ++i) {
-      const auto global = static_cast<std::int64_t>(i) * all_tokens /
-                          static_cast<std::int64_t>(sample_rows);
+      const auto global =
+          static_cast<std::int64_t>(i) * all_tokens / static_cast<std::int64_t>(sample_rows);
       const std::int64_t local = global - m_token_offset;
       if (local < 0 || local >= m_tokens) continue;
       std::copy_n(rows + local * e_count, experts_n, sample + i * experts_n);
@@ -396,8 +395,7 @@ LayerBarriers::GroupDelta LayerBarriers::leave_one_out_delta(int expert) const {
   // Weight change of every expert on these tokens: new routing (expert masked) minus old.
   at::Tensor mask = at::zeros({experts()}, at::kBool);
   mask[expert] = true;
-  const Routing moved =
-      route_masked(spec, m_logits.index_select(0, d.tokens), m_correction, mask);
+  const Routing moved = route_masked(spec, m_logits.index_select(0, d.tokens), m_correction, mask);
   const int64_t e_count = experts();
   at::Tensor change = at::zeros({n, e_count}, m_x.options().dtype(at::kDouble));
   change.scatter_add_(1, moved.selected.to(change.device()), moved.gates.to(at::kDouble));

@@ -220,9 +220,8 @@ BOOST_AUTO_TEST_CASE(corrected_pruning_equals_masking_plus_recorded_factors) {
         for (std::size_t i = 0; i < lp.keep.size(); ++i) {
           BOOST_CHECK_CLOSE(factors[i].get<double>(), want, 1e-3);
           const int e = lp.keep[i];
-          const std::string name = ls.experts.empty()
-                                       ? ls.fused_down + "#" + std::to_string(e)
-                                       : ls.experts[std::size_t(e)].down;
+          const std::string name = ls.experts.empty() ? ls.fused_down + "#" + std::to_string(e)
+                                                      : ls.experts[std::size_t(e)].down;
           scale[name] = factors[i].get<float>();
           if (!ls.fused_down_bias.empty()) {
             scale[ls.fused_down_bias + "#" + std::to_string(e)] = factors[i].get<float>();

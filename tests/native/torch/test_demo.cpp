@@ -21,19 +21,38 @@ BOOST_FIXTURE_TEST_CASE(bundled_model_end_to_end, CliFixture) {
   const json summary = json::parse(r.out);
   const json& report = summary.at("report");
   const auto& rows = report.at("rows");
-  BOOST_REQUIRE_EQUAL(rows.size(), 8u * 3u * 2u);
+  // Every method x ratio x Wanda, plus each ratio's best corrected plan again uncorrected.
+  std::size_t uncorrected = 0;
+  std::set<std::string> baseline_variants;
+  for (const auto& row : rows) {
+    if (row.at("variant").get<std::string>().find("+gate-off") == std::string::npos) continue;
+    ++uncorrected;
+    baseline_variants.insert(row.at("variant").get<std::string>());
+    BOOST_CHECK_EQUAL(row.at("gate_correction"), "off");
+  }
+  BOOST_CHECK_EQUAL(uncorrected, 3u);
+  BOOST_REQUIRE_EQUAL(rows.size(), 8u * 3u * 2u + uncorrected);
+  // The report pairs each with its corrected row, with a paired interval.
+  std::size_t paired = 0;
+  for (const auto& e : report.at("gate_effects")) {
+    paired += e.at("baseline").get<std::string>().find("+gate-off") != std::string::npos &&
+              e.at("kl_minus_uncorrected").is_object();
+  }
+  BOOST_CHECK_EQUAL(paired, 3u);
   std::set<std::string> combos;
   for (const auto& row : rows) {
     BOOST_REQUIRE_MESSAGE(!row.contains("error"), row.dump());
     // OLMoE does not renormalise its top-k weights: the default corrects the gate mass.
-    BOOST_CHECK_MESSAGE(row.at("gate_correction") != "off", row.dump());
+    const bool baseline =
+        row.at("variant").get<std::string>().find("+gate-off") != std::string::npos;
+    BOOST_CHECK_MESSAGE(baseline || row.at("gate_correction") != "off", row.dump());
     for (const char* key : {"perplexity", "kl", "top1_agreement", "parameters_kept"}) {
       BOOST_REQUIRE_MESSAGE(row.at(key).is_number(), key << " in " << row.dump());
       BOOST_CHECK(std::isfinite(row.at(key).get<double>()));
     }
     for (const auto& [k, v] : row.at("retained").items())
       BOOST_CHECK(std::isfinite(v.get<double>()));
-    combos.insert(row.at("method").get<std::string>() + row.at("ratio").dump() +
+    combos.insert(row.at("variant").get<std::string>() + row.at("ratio").dump() +
                   row.at("wanda").dump());
     BOOST_CHECK(fs::exists(work / "d" / row.at("plan").get<std::string>()));
   }
@@ -63,7 +82,7 @@ BOOST_FIXTURE_TEST_CASE(bundled_model_end_to_end, CliFixture) {
   for (std::size_t at = frontier.find("<g class=\"series\""); at != std::string::npos;
        at = frontier.find("<g class=\"series\"", at + 1))
     ++series;
-  BOOST_CHECK_EQUAL(series, 8u);
+  BOOST_CHECK_EQUAL(series, 8u + baseline_variants.size());
   for (const auto& row : rows) BOOST_CHECK_EQUAL(row.at("kept").size(), 4u);  // 4 MoE layers
   int kept = 0;
   for (const auto& entry : fs::directory_iterator(work / "d" / "checkpoints"))
@@ -77,7 +96,8 @@ BOOST_FIXTURE_TEST_CASE(bundled_model_end_to_end, CliFixture) {
   BOOST_CHECK(contains(again.out, "lowest KL at 50% removed"));
   BOOST_CHECK(contains(again.out, "figures/"));
   BOOST_CHECK(contains(again.out, "site.sh serve 8000 d/tiny-olmoe.hcstats d/report.json"));
-  BOOST_CHECK_EQUAL(json::parse(hc::test::slurp(work / "d" / "report.json")).at("rows").size(), 8u);
+  BOOST_CHECK_EQUAL(json::parse(hc::test::slurp(work / "d" / "report.json")).at("rows").size(), 9u);
+  BOOST_CHECK(contains(again.out, "gate correction ("));
   for (const auto& entry : fs::directory_iterator(work))
     BOOST_CHECK_MESSAGE(!contains(entry.path().filename().string(), ".tmp-"), entry.path());
 }

@@ -97,8 +97,8 @@ struct DistributedCli : CliFixture {
 
 // |a - b| <= 1e-6 max(|a|, |b|), with a floor of 1e-6 of the tensor's largest magnitude for
 // entries that are rounding-level zeros.
-void check_close(const std::vector<float>& a, const std::vector<float>& b,
-                 const std::string& what) {
+void check_close(const std::vector<float>& a, const std::vector<float>& b, const std::string& what,
+                 double relative = 1e-6) {
   BOOST_REQUIRE_EQUAL(a.size(), b.size());
   double scale = 0.0;
   for (float v : a) scale = std::max(scale, double(std::fabs(v)));
@@ -107,13 +107,13 @@ void check_close(const std::vector<float>& a, const std::vector<float>& b,
   for (std::size_t i = 0; i < a.size(); ++i) {
     const double diff = std::fabs(double(a[i]) - double(b[i]));
     const double allowed =
-        1e-6 * std::max({double(std::fabs(a[i])), double(std::fabs(b[i])), 1e-6 * scale});
-    worst = std::max(worst, diff / std::max(allowed / 1e-6, 1e-300));
+        relative * std::max({double(std::fabs(a[i])), double(std::fabs(b[i])), 1e-6 * scale});
+    worst = std::max(worst, diff / std::max(allowed / relative, 1e-300));
     if (diff > allowed) ++bad;
   }
   BOOST_CHECK_MESSAGE(bad == 0, what << ": " << bad << " of " << a.size()
-                                     << " values differ by more than 1e-6 relative (worst " << worst
-                                     << ")");
+                                     << " values differ by more than " << relative
+                                     << " relative (worst " << worst << ")");
 }
 
 void check_same_statistics(const hc::StatsFile& one, const hc::StatsFile& many) {
@@ -130,15 +130,26 @@ void check_same_statistics(const hc::StatsFile& one, const hc::StatsFile& many) 
     check_close(a.gate_mass, b.gate_mass, at + "gate_mass");
     check_close(a.reap, b.reap, at + "reap");
     check_close(a.ean, b.ean, at + "ean");
-    check_close(a.input_sqnorm, b.input_sqnorm, at + "input_sqnorm");
-    check_close(a.inner_sqnorm, b.inner_sqnorm, at + "inner_sqnorm");
+    // Sums of squared activations: each square carries the float rounding of the forward pass,
+    // which depends on the rows per product and the threads, so they agree to 1e-5.
+    check_close(a.input_sqnorm, b.input_sqnorm, at + "input_sqnorm", 1e-5);
+    check_close(a.inner_sqnorm, b.inner_sqnorm, at + "inner_sqnorm", 1e-5);
     check_close(a.edge_barrier, b.edge_barrier, at + "edge_barrier");
     // Format 1.1: mean router scores, the router sample (each rank fills its own rows) and the
     // leave-one-out barriers reduce to the single-process values.
     BOOST_CHECK(!a.router_prob.empty() && a.router_sample_rows > 0 && !a.loo.empty());
     BOOST_CHECK_EQUAL(a.router_sample_rows, b.router_sample_rows);
     check_close(a.router_prob, b.router_prob, at + "router_prob");
-    check_close(a.router_sample, b.router_sample, at + "router_sample");
+    // The sampled logits are forward-pass values, not sums: a matrix product over another
+    // number of rows rounds differently, so they agree to float precision of their scale.
+    double largest = 0.0, worst = 0.0;
+    for (std::size_t i = 0; i < a.router_sample.size() && i < b.router_sample.size(); ++i) {
+      largest = std::max(largest, double(std::fabs(a.router_sample[i])));
+      worst = std::max(worst, double(std::fabs(a.router_sample[i] - b.router_sample[i])));
+    }
+    BOOST_CHECK_EQUAL(a.router_sample.size(), b.router_sample.size());
+    BOOST_CHECK_MESSAGE(worst <= 1e-5 * largest, at + "router_sample differs by "
+                                                     << worst << " (largest " << largest << ")");
     check_close(a.loo, b.loo, at + "loo");
     check_close(a.triangle_barrier, b.triangle_barrier, at + "triangle_barrier");
   }

@@ -39,8 +39,8 @@ struct ApplySummary {
 
 // Applies `plan` to options.model and writes options.out (a temporary directory renamed at the
 // end; the input is never modified), with hodgecover_plan.json, hodgecover_keep.json and
-// hodgecover_gate_correction.json beside the weights. `stats` (the file the plan came from) supplies routing
-// frequencies for merge mode and the square norms for Wanda; required for those.
+// hodgecover_gate_correction.json beside the weights. `stats` (the file the plan came from)
+// supplies routing frequencies for merge mode and the square norms for Wanda; required for those.
 // Errors: InvalidArgument for a plan that does not fit the checkpoint (unknown layer, ids out of
 // range, duplicates, empty keep set, unequal keep counts, a count not divisible by n_group),
 // Malformed for checkpoint problems, WriteFailed for output problems.

@@ -14,10 +14,10 @@
 
 #include "hc/complex.hpp"
 #include "hc/native/compare_report.hpp"
+#include "hc/native/gate_correction.hpp"
 #include "hc/result.hpp"
 #include "hc/selection.hpp"
 #include "hc/stats_file.hpp"
-#include "hc/native/gate_correction.hpp"
 #include "hc/variants.hpp"
 
 namespace hc::native {
@@ -58,6 +58,9 @@ struct CompareOptions {
   KeepCheckpoints keep = KeepCheckpoints::Best;
   // apply's gate correction for every row (a variant's gate_correction key overrides it).
   GateCorrection gate_correction = GateCorrection::Auto;
+  // Also score each ratio's lowest-KL corrected plan (without Wanda) with the correction off,
+  // as a row "<variant>+gate-off", so the report's gate section shows what the correction did.
+  bool gate_baselines = false;
 };
 
 // (rows done, rows in all, the row about to run or just finished, as "method r50 wanda50").

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@ struct CompareRow {
   int keep = 0;                 // experts kept per MoE layer
   double wanda = 0.0;           // share of each surviving expert row zeroed (0: none)
   std::string gate_correction;  // apply's gate correction as applied (off, linear, mass)
+  double output_scale = 1.0;    // the variant's fixed output scale (1: none)
   hc::RetainedMasses retained;  // mean over layers, measured on the HodgeCover targets
   std::string plan;             // plan file, relative to the report's directory
   // The plan's kept experts (ascending) per transformer layer; empty when the plan failed.
@@ -58,6 +60,20 @@ struct MassCorrelation {
   double gradient = 0, curl = 0, harmonic = 0, triangle = 0, smallest = 0;
 };
 
+// What a gate correction did to one plan: the corrected row against the same plan uncorrected
+// (and, when the report has them and a selection text, against the fixed output scale chosen
+// on that text), with paired 95% intervals over held-out sequences.
+struct GateEffect {
+  double ratio = 0.0, wanda = 0.0;
+  std::string variant, method, gate;  // the corrected row and its correction
+  std::string baseline;               // the same plan uncorrected
+  double kl = 0.0, kl_off = 0.0;
+  std::optional<hc::Interval> vs_off;  // corrected − uncorrected
+  std::string scaled;                  // the chosen fixed-scale row (empty: none)
+  double scale = 1.0, kl_scaled = std::nan("");
+  std::optional<hc::Interval> vs_scaled;  // corrected − fixed scale
+};
+
 struct CompareReport {
   std::string model;  // original checkpoint
   std::string stats;  // statistics file the plans came from
@@ -74,7 +90,14 @@ struct CompareReport {
   std::string select_data;                          // selection text (empty: none)
   std::vector<std::size_t> select_sequence_tokens;  // its positions per sequence
   std::vector<MassCorrelation> correlations;        // filled by annotate_report
+  std::vector<GateEffect> gate_effects;             // filled by annotate_report
 };
+
+// True when the row was applied and scored (no error, finite KL).
+bool ran(const CompareRow& row);
+// An interval as {"estimate", "low", "high"} (null when absent), and as "low … high".
+nlohmann::json interval_json(const std::optional<hc::Interval>& i);
+std::string interval_text(const std::optional<hc::Interval>& i, const char* format);
 
 // The distinct removal ratios of the rows, in the order they first appear.
 std::vector<double> ratios_of(const std::vector<CompareRow>& rows);
@@ -82,8 +105,15 @@ std::vector<double> ratios_of(const std::vector<CompareRow>& rows);
 // Share of the original parameters a row stores and keeps non-zero (1 without a reference).
 double kept_share(const CompareReport& report, const CompareRow& row);
 
-// Fills the intervals, the chosen rows, the frontier and the correlations from the rows.
+// Fills the intervals, the chosen rows, the frontier, the correlations and the gate effects
+// from the rows.
 void annotate_report(CompareReport& report);
+
+// Gate effects (compare_gate.cpp): every ran row with a correction paired with the same plan
+// uncorrected (same method, mode, ratio, Wanda and kept experts, output scale 1).
+void annotate_gate_effects(CompareReport& report);
+nlohmann::json gate_effects_json(const CompareReport& report);
+void markdown_gate_effects(std::ostream& md, const CompareReport& report);
 
 // {"format":"hodgecover.compare","version":1,"model",..,"reference":{..},"rows":[..]}; the
 // scores of a row that did not run are null and its "error" says why; "kept" is the plan's
