@@ -307,6 +307,50 @@ BOOST_AUTO_TEST_CASE(round_trip_without_optional_tensors_or_checksum) {
   BOOST_CHECK(!view->find("layers.1.expert_input_sqnorm"));
 }
 
+BOOST_AUTO_TEST_CASE(version_1_1_tensors_round_trip_and_set_the_minor) {
+  hc::StatsFile s = sample_stats(true);
+  hc::LayerStats& l = s.layers[0];
+  const auto e = static_cast<std::size_t>(l.experts);
+  l.router_prob.assign(e, 1.0f / float(e));
+  l.loo.assign(e, 0.25f);
+  l.loo[1] = 0.0f;
+  l.router_sample_rows = 3;
+  for (std::size_t i = 0; i < 3 * e; ++i) l.router_sample.push_back(float(i) - 4.5f);
+  const Bytes bytes = written(s);
+  const auto back = read(bytes);
+  BOOST_REQUIRE_MESSAGE(back.ok(), why(back));
+  BOOST_CHECK_EQUAL(back->metadata.at("format_version"), "1.1");
+  BOOST_CHECK_EQUAL(back->version_minor, 1);
+  const hc::LayerStats& b = back->layers[0];
+  BOOST_CHECK(b.router_prob == l.router_prob);
+  BOOST_CHECK(b.loo == l.loo);
+  BOOST_CHECK(b.router_sample == l.router_sample);
+  BOOST_CHECK_EQUAL(b.router_sample_rows, 3u);
+  BOOST_CHECK(back->layers[1].router_prob.empty() && back->layers[1].router_sample_rows == 0);
+  BOOST_CHECK(written(*back) == bytes);
+  const auto view = hc::parse_safetensors(bytes);
+  BOOST_REQUIRE(view.ok());
+  const hc::TensorInfo* t = view->find("layers.1.router_logit_sample");
+  BOOST_REQUIRE(t);
+  BOOST_CHECK((t->shape == std::vector<std::uint64_t>{3, e}));
+  // Bad values are refused with the tensor named.
+  hc::LayerStats bad = l;
+  bad.loo[2] = -0.5f;
+  BOOST_CHECK(hc::validate_layer(bad).error().message.find("layers.1.expert_loo") !=
+              std::string::npos);
+  bad = l;
+  bad.router_sample[4] = std::nanf("");
+  BOOST_CHECK(hc::validate_layer(bad).error().message.find("router_logit_sample") !=
+              std::string::npos);
+  bad = l;
+  bad.router_sample.pop_back();
+  BOOST_CHECK(!hc::validate_layer(bad).ok());
+  bad = l;
+  bad.router_prob.pop_back();
+  BOOST_CHECK(hc::validate_layer(bad).error().message.find("expert_router_prob") !=
+              std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(struct_fields_win_over_stale_metadata) {
   hc::StatsFile s = sample_stats(false);
   s.metadata["top_k"] = "4";
