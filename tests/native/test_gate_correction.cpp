@@ -101,8 +101,14 @@ BOOST_AUTO_TEST_CASE(auto_resolves_by_family_and_statistics) {
   auto a = gate_correction_factors(GateCorrection::Auto, olmoe.spec, *olmoe.checkpoint,
                                    olmoe.plan(), false, &olmoe.stats);
   BOOST_REQUIRE(a.ok());
-  BOOST_CHECK(a->applied != GateCorrection::Off);
-  BOOST_CHECK_NE(a->factor(olmoe.layer, 0), 1.0);
+  BOOST_CHECK(a->applied == GateCorrection::Linear);
+  BOOST_CHECK_CLOSE(a->factor(olmoe.layer, 0), 0.5, 1e-5);
+  // With Wanda (which shrinks the survivors' outputs too) auto keeps the gate mass instead.
+  auto w = gate_correction_factors(GateCorrection::Auto, olmoe.spec, *olmoe.checkpoint,
+                                   olmoe.plan(), false, &olmoe.stats, 0.5);
+  BOOST_REQUIRE(w.ok());
+  BOOST_CHECK(w->applied == GateCorrection::Mass);
+  BOOST_CHECK_CLOSE(w->factor(olmoe.layer, 0), 7.0 / 12.0, 1e-6);
   // Without statistics auto applies nothing and says why; explicit modes refuse.
   auto none = gate_correction_factors(GateCorrection::Auto, olmoe.spec, *olmoe.checkpoint,
                                       olmoe.plan(), false, nullptr);

@@ -447,7 +447,7 @@ hc::Result<ApplySummary> apply_plan(const ApplyOptions& options, const hc::Plan&
   summary.experts_before = spec.num_experts;
   summary.experts_after = static_cast<int>(plan.layers.begin()->second.keep.size());
   auto gate = gate_correction_factors(options.gate_correction, spec, *checkpoint, plan,
-                                      options.mode == ApplyMode::Merge, stats);
+                                      options.mode == ApplyMode::Merge, stats, options.wanda);
   if (!gate.ok()) return gate.error();
   summary.gate = std::move(gate).value();
   const ApplyContext context{options, plan, stats, summary.gate, *checkpoint, spec, summary};

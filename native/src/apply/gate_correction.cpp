@@ -166,15 +166,16 @@ bool has_router_prob(const hc::StatsFile* stats, const MoeModelSpec& spec) {
   return true;
 }
 
-// What auto means for this model and these statistics, and why.
+// What auto means for this model, these statistics and this Wanda share, and why. The choice
+// between linear and mass was made on calibration-side text (docs/results.md §5): linear
+// alone, mass (the milder factor) when Wanda also shrinks the survivors' outputs.
 std::pair<GateCorrection, std::string> resolve_auto(const MoeModelSpec& spec,
-                                                    const hc::StatsFile* stats) {
+                                                    const hc::StatsFile* stats, double wanda) {
   const std::string family = family_model_type(spec.family);
   if (routing_renormalizes(spec)) {
     return {GateCorrection::Off,
-            family +
-                " renormalises the selected experts' weights: removing experts does not "
-                "change their sum"};
+            family + " renormalises the selected experts' weights: removing experts does not "
+                     "change their sum"};
   }
   if (spec.routing == RoutingKind::NoauxTc) {
     return {GateCorrection::Off, family +
@@ -182,17 +183,20 @@ std::pair<GateCorrection, std::string> resolve_auto(const MoeModelSpec& spec,
                                      "does not change the survivors' weights"};
   }
   const std::string why = family + " does not renormalise the top-k softmax weights";
-  if (has_sample(stats, spec)) {
-    return {GateCorrection::Mass, why + "; factors from the router sample of the statistics"};
+  const bool sample = has_sample(stats, spec), prob = has_router_prob(stats, spec);
+  if (wanda > 0.0 && sample) {
+    return {GateCorrection::Mass, why + "; with Wanda, the expected gate mass is kept (mass)"};
   }
-  if (has_router_prob(stats, spec)) {
+  if (prob) {
     return {GateCorrection::Linear,
-            why + "; the statistics have no router sample, so the linear form is used"};
+            why + "; the survivors' mean weights are restored (linear)"};
+  }
+  if (sample) {
+    return {GateCorrection::Mass, why + "; the expected gate mass is kept (mass)"};
   }
   return {GateCorrection::Off,
-          why +
-              ", but no statistics with router samples were given (extract them with this "
-              "version and pass --stats); the survivors' gates stay inflated"};
+          why + ", but no statistics with router samples were given (extract them with this "
+                "version and pass --stats); the survivors' gates stay inflated"};
 }
 
 }  // namespace
@@ -227,11 +231,12 @@ double GateFactors::factor(int layer, int expert) const {
 
 hc::Result<GateFactors> gate_correction_factors(GateCorrection requested, const MoeModelSpec& spec,
                                                 const Checkpoint& checkpoint, const hc::Plan& plan,
-                                                bool merge, const hc::StatsFile* stats) {
+                                                bool merge, const hc::StatsFile* stats,
+                                                double wanda) {
   GateFactors out;
   out.requested = requested;
   if (requested == GateCorrection::Auto) {
-    std::tie(out.applied, out.reason) = resolve_auto(spec, stats);
+    std::tie(out.applied, out.reason) = resolve_auto(spec, stats, wanda);
   } else {
     out.applied = requested;
     out.reason = "requested";

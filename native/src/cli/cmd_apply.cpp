@@ -109,8 +109,9 @@ Command add_apply_command(CLI::App& root) {
                   "Statistics file the plan came from (needed by merge mode, --wanda and the "
                   "gate correction)");
   cmd->add_option("--gate-correction", args->gate_correction,
-                  "Restore the router's expected gate mass after removing experts: auto (mass "
-                  "for routers that do not renormalise the top-k weights, else off), off "
+                  "Restore the router's gate mass after removing experts: auto (for routers that "
+                  "do not renormalise the top-k weights linear, or mass with --wanda; else "
+                  "off), off "
                   "(pruning = masking the dropped experts exactly), linear (per layer, the kept "
                   "experts' mean router probability), mass (per layer from the router sample; "
                   "per merged expert in merge mode). Factors: OUT/hodgecover_gate_correction.json")

@@ -18,7 +18,7 @@
 namespace hc::native {
 
 enum class GateCorrection {
-  Auto,    // Mass where the router does not renormalise (Linear without a router sample), else Off
+  Auto,    // where the router does not renormalise: Linear, or Mass with Wanda; else Off
   Off,     // nothing scaled: pruning equals masking the dropped experts' logits
   Linear,  // per layer: c = sum over kept experts of the mean router probability (softmax only)
   Mass,    // exact on the router sample: the kept layer's expected gate mass equals the
@@ -39,13 +39,14 @@ struct GateFactors {
   double factor(int layer, int expert) const;  // 1 when absent
 };
 
-// Resolves `requested` for the model and computes the factors of `plan` (merge: the plan's
-// merge groups). Auto never fails: without the statistics it needs it applies nothing and
+// Resolves `requested` for the model (Auto also by the Wanda share `wanda` applied with it)
+// and computes the factors of `plan` (merge: the plan's merge groups). Auto never fails: without the statistics it needs it applies nothing and
 // says why in `reason`. An explicit Linear or Mass without its statistics (expert_router_prob,
 // router_logit_sample), or Linear on sigmoid routing, is an InvalidArgument error.
 hc::Result<GateFactors> gate_correction_factors(GateCorrection requested, const MoeModelSpec& spec,
                                                 const Checkpoint& checkpoint, const hc::Plan& plan,
-                                                bool merge, const hc::StatsFile* stats);
+                                                bool merge, const hc::StatsFile* stats,
+                                                double wanda = 0.0);
 
 // The sidecar `hodgecover_gate_correction.json` (docs/FORMAT.md): mode, reason, and per layer
 // the kept experts' original ids and factors in the checkpoint's order.
