@@ -174,8 +174,9 @@ std::pair<GateCorrection, std::string> resolve_auto(const MoeModelSpec& spec,
   const std::string family = family_model_type(spec.family);
   if (routing_renormalizes(spec)) {
     return {GateCorrection::Off,
-            family + " renormalises the selected experts' weights: removing experts does not "
-                     "change their sum"};
+            family +
+                " renormalises the selected experts' weights: removing experts does not "
+                "change their sum"};
   }
   if (spec.routing == RoutingKind::NoauxTc) {
     return {GateCorrection::Off, family +
@@ -188,15 +189,15 @@ std::pair<GateCorrection, std::string> resolve_auto(const MoeModelSpec& spec,
     return {GateCorrection::Mass, why + "; with Wanda, the expected gate mass is kept (mass)"};
   }
   if (prob) {
-    return {GateCorrection::Linear,
-            why + "; the survivors' mean weights are restored (linear)"};
+    return {GateCorrection::Linear, why + "; the survivors' mean weights are restored (linear)"};
   }
   if (sample) {
     return {GateCorrection::Mass, why + "; the expected gate mass is kept (mass)"};
   }
   return {GateCorrection::Off,
-          why + ", but no statistics with router samples were given (extract them with this "
-                "version and pass --stats); the survivors' gates stay inflated"};
+          why +
+              ", but no statistics with router samples were given (extract them with this "
+              "version and pass --stats); the survivors' gates stay inflated"};
 }
 
 }  // namespace

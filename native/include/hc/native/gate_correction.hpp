@@ -40,9 +40,10 @@ struct GateFactors {
 };
 
 // Resolves `requested` for the model (Auto also by the Wanda share `wanda` applied with it)
-// and computes the factors of `plan` (merge: the plan's merge groups). Auto never fails: without the statistics it needs it applies nothing and
-// says why in `reason`. An explicit Linear or Mass without its statistics (expert_router_prob,
-// router_logit_sample), or Linear on sigmoid routing, is an InvalidArgument error.
+// and computes the factors of `plan` (merge: the plan's merge groups). Auto never fails: without
+// the statistics it needs it applies nothing and says why in `reason`. An explicit Linear or Mass
+// without its statistics (expert_router_prob, router_logit_sample), or Linear on sigmoid routing,
+// is an InvalidArgument error.
 hc::Result<GateFactors> gate_correction_factors(GateCorrection requested, const MoeModelSpec& spec,
                                                 const Checkpoint& checkpoint, const hc::Plan& plan,
                                                 bool merge, const hc::StatsFile* stats,
