@@ -15,6 +15,7 @@
 #include "hc/native/apply.hpp"
 #include "hc/native/forward.hpp"
 #include "hc/plan.hpp"
+#include "reference_model.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -254,6 +255,17 @@ BOOST_AUTO_TEST_CASE(corrected_pruning_equals_masking_plus_recorded_factors) {
       const double diff = (masked - small).abs().max().item<double>();
       BOOST_CHECK_MESSAGE(diff <= 1e-5 * std::max(1.0, small.abs().max().item<double>()),
                           "corrected pruned vs masked + factors max |diff| " << diff);
+      // The independent reference model reads the corrected checkpoint the same way.
+      hc::test::Reference ref{pruned->checkpoint(), pruned->spec(), {}};
+      const auto expect = ref.logits(tokens);
+      double worst = 0.0;
+      for (std::size_t t = 0; t < expect.size(); ++t) {
+        for (std::size_t v = 0; v < expect[t].size(); ++v) {
+          worst = std::max(worst,
+                           std::abs(expect[t][v] - small[int64_t(t)][int64_t(v)].item<double>()));
+        }
+      }
+      BOOST_CHECK_MESSAGE(worst < 1e-4, "corrected checkpoint: reference vs ours " << worst);
     }
   }
 }
