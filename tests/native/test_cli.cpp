@@ -191,6 +191,9 @@ BOOST_FIXTURE_TEST_CASE(synth_is_deterministic, CliFixture) {
   const json info = json::parse(ok("info wanda.hcstats --json").out);
   BOOST_CHECK(info.at("wanda_norms").at("input").get<bool>());
   BOOST_CHECK(info.at("wanda_norms").at("inner").get<bool>());
+  // Synthetic files carry no format 1.1 tensors.
+  BOOST_CHECK(!info.at("router_sample").get<bool>());
+  BOOST_CHECK(!info.at("leave_one_out").get<bool>());
 }
 
 BOOST_FIXTURE_TEST_CASE(demo_runs_end_to_end, CliFixture) {

@@ -79,6 +79,20 @@ std::string wanda_text(const hc::StatsFile& stats) {
                    n);
 }
 
+// Layers carrying the format 1.1 tensors: mean router scores, router sample, leave-one-out.
+struct GateTensors {
+  std::size_t router_prob = 0, router_sample = 0, loo = 0;
+};
+GateTensors gate_tensors(const hc::StatsFile& stats) {
+  GateTensors g;
+  for (const hc::LayerStats& l : stats.layers) {
+    g.router_prob += !l.router_prob.empty();
+    g.router_sample += l.router_sample_rows > 0;
+    g.loo += !l.loo.empty();
+  }
+  return g;
+}
+
 int run_info(const InfoArgs& args) {
   if (std::filesystem::is_directory(args.file)) return run_checkpoint_info(args.file, args.json);
   const LoadedStats loaded = load_stats(args.file);
@@ -116,6 +130,10 @@ int run_info(const InfoArgs& args) {
     const std::size_t n = stats.layers.size();
     j["wanda_norms"] = {{"input", layers_with(stats, false) == n && n > 0},
                         {"inner", layers_with(stats, true) == n && n > 0}};
+    const GateTensors g = gate_tensors(stats);
+    j["router_prob"] = g.router_prob == n && n > 0;
+    j["router_sample"] = g.router_sample == n && n > 0;
+    j["leave_one_out"] = g.loo == n && n > 0;
     j["checksum"] = {
         {"present", !checksum.empty()}, {"verified", !checksum.empty()}, {"value", checksum}};
     j["metadata"] = stats.metadata;
@@ -141,6 +159,13 @@ int run_info(const InfoArgs& args) {
   row("edges/layer", range_text(edges));
   row("triangles/layer", range_text(triangles) + " candidates");
   row("wanda norms", wanda_text(stats));
+  const GateTensors g = gate_tensors(stats);
+  row("gate / loo",
+      g.router_sample == 0 && g.router_prob == 0 && g.loo == 0
+          ? std::string("absent (no gate correction from this file; loo unavailable)")
+          : strprintf("router scores in %zu, router sample in %zu, leave-one-out in %zu of %zu "
+                      "layers",
+                      g.router_prob, g.router_sample, g.loo, stats.layers.size()));
   row("checksum", checksum_text);
   return kExitOk;
 }

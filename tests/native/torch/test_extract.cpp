@@ -344,6 +344,22 @@ BOOST_FIXTURE_TEST_CASE(cli_writes_a_statistics_file_that_decomposes, ExtractCli
     BOOST_CHECK_EQUAL(layer.input_sqnorm_cols, 32u);
     BOOST_CHECK_LE(layer.triangles.size(), 4u);
   }
+  // Format 1.1: mean router probabilities (a softmax: they sum to 1), the router sample (every
+  // token here, fewer than --router-sample) and leave-one-out barriers (>= 0, not all zero).
+  BOOST_CHECK_EQUAL(stats.metadata.at("format_version"), "1.1");
+  for (const auto& layer : stats.layers) {
+    double total = 0.0, loo = 0.0;
+    for (float p : layer.router_prob) total += p;
+    for (float v : layer.loo) loo += v;
+    BOOST_CHECK_CLOSE(total, 1.0, 1e-3);
+    BOOST_CHECK_EQUAL(layer.router_sample_rows, 128u);
+    BOOST_CHECK_EQUAL(layer.loo.size(), 4u);
+    BOOST_CHECK_GT(loo, 0.0);
+  }
+  ok("select s.hcstats --method loo --ratio 0.5 --out loo.json");
+  ok("extract --model model --ids calib.ids --tokens 128 --seq-len 32 --router-sample 16 "
+     "--max-triangles 0 --out few.hcstats");
+  BOOST_CHECK_EQUAL(read_stats_file("few.hcstats").layers.front().router_sample_rows, 16u);
   ok("decompose s.hcstats --json");
   ok("select s.hcstats --ratio 0.5 --compare");
   BOOST_CHECK(!fs::exists(work / "s.hcstats.partial"));
