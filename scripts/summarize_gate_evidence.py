@@ -2,7 +2,9 @@
 """Tables of the gate-correction evidence (docs/results.md) from the reports that
 scripts/gate_evidence.sh writes to docs/evidence/<model>-gate/report.json.
 
-Usage: summarize_gate_evidence.py [--mode linear|mass] MODEL...
+Usage: summarize_gate_evidence.py [--mode auto|linear|mass] MODEL...
+auto (the default) tabulates what `apply --gate-correction auto` does: linear without Wanda,
+mass with it.
 Prints markdown: which correction is lowest on the calibration-side selection text, then per
 model the held-out KL of every method uncorrected and corrected (paired 95% intervals of the
 difference), and the corrected plan against the fixed output scale chosen on calibration text.
@@ -105,7 +107,7 @@ def scale_table(model, mode):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mode", default="mass", choices=["linear", "mass"])
+    parser.add_argument("--mode", default="auto", choices=["auto", "linear", "mass"])
     parser.add_argument("models", nargs="+")
     args = parser.parse_args()
     print("Which correction is lowest on the calibration-side selection text, per (method, "
@@ -113,8 +115,9 @@ def main():
     choice_table(args.models)
     for model in args.models:
         for wanda in (0.0, 0.5):
-            effect_table(model, args.mode, wanda)
-        scale_table(model, args.mode)
+            mode = args.mode if args.mode != "auto" else ("mass" if wanda else "linear")
+            effect_table(model, mode, wanda)
+        scale_table(model, "linear" if args.mode == "auto" else args.mode)
     return 0
 
 
