@@ -266,6 +266,10 @@ BOOST_AUTO_TEST_CASE(malformed_files_are_clear_errors) {
   j = byte_level_tokenizer();
   j["model"]["merges"].push_back("x zz");
   BOOST_TEST(contains(load_error(j.dump()), "merges[4] refers to unknown token 'zz'"));
+  // An id the table would have to grow to (2^22 and above) is refused before any allocation.
+  j = byte_level_tokenizer();
+  j["model"]["vocab"]["far"] = 108111111;
+  BOOST_TEST(contains(load_error(j.dump()), "id out of range"));
   j = byte_level_tokenizer();
   j["model"]["merges"].push_back("a q");  // "aq" is not in the vocabulary
   BOOST_TEST(contains(load_error(j.dump()), "unknown token 'aq'"));
