@@ -20,13 +20,7 @@ export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 data="$root/models/data"
-python3 - "$data/calibration.txt" "$work" <<'PY'
-import sys
-lines = open(sys.argv[1], encoding="utf-8").read().splitlines(keepends=True)
-half = len(lines) // 2
-open(sys.argv[2] + "/calibration_a.txt", "w", encoding="utf-8").writelines(lines[:half])
-open(sys.argv[2] + "/calibration_b.txt", "w", encoding="utf-8").writelines(lines[half:])
-PY
+python3 "$root/scripts/split_calibration.py" "$data/calibration.txt" "$work"
 
 for model in "${models[@]}"; do
   dir="$root/models/$model"

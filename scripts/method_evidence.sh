@@ -21,13 +21,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 data="$root/models/data"
 # Calibration halves: whole lines, first half for statistics, second half for choosing.
-python3 - "$data/calibration.txt" "$work" <<'PY'
-import sys
-lines = open(sys.argv[1], encoding="utf-8").read().splitlines(keepends=True)
-half = len(lines) // 2
-open(sys.argv[2] + "/calibration_a.txt", "w", encoding="utf-8").writelines(lines[:half])
-open(sys.argv[2] + "/calibration_b.txt", "w", encoding="utf-8").writelines(lines[half:])
-PY
+python3 "$root/scripts/split_calibration.py" "$data/calibration.txt" "$work"
 
 for model in "${models[@]}"; do
   dir="$root/models/$model"

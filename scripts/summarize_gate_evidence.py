@@ -52,15 +52,20 @@ def choice_table(models):
                   + " / ".join(f"{m:.3f}" for m in means) + " |")
 
 
-def effect_table(model, mode, wanda):
-    report = load(model)
-    effects = [e for e in report["gate_effects"]
-               if e["gate_correction"] == mode and e["wanda"] == wanda]
-    ratios = sorted({e["ratio"] for e in effects})
+def methods_and_ratios(effects):
+    """The methods (in report order) and the sorted ratios of a list of gate effects."""
     methods = []
     for e in effects:
         if e["method"] not in methods:
             methods.append(e["method"])
+    return methods, sorted({e["ratio"] for e in effects})
+
+
+def effect_table(model, mode, wanda):
+    report = load(model)
+    effects = [e for e in report["gate_effects"]
+               if e["gate_correction"] == mode and e["wanda"] == wanda]
+    methods, ratios = methods_and_ratios(effects)
     print(f"\n**{model}**, {'with Wanda 50%' if wanda else 'without Wanda'}: held-out KL "
           f"uncorrected → `{mode}` (change; paired 95% interval of the difference)\n")
     print("| method | " + " | ".join(pct(r) + " removed" for r in ratios) + " |")
@@ -82,11 +87,7 @@ def scale_table(model, mode):
     report = load(model)
     effects = [e for e in report["gate_effects"]
                if e["gate_correction"] == mode and e["wanda"] == 0.0 and "scaled" in e]
-    ratios = sorted({e["ratio"] for e in effects})
-    methods = []
-    for e in effects:
-        if e["method"] not in methods:
-            methods.append(e["method"])
+    methods, ratios = methods_and_ratios(effects)
     print(f"\n**{model}**: `{mode}` against the best fixed output scale of "
           "{0.4, 0.55, 0.7, 0.85} chosen on calibration text (without Wanda): corrected KL − "
           "scaled KL, paired 95% interval; the chosen scale in parentheses\n")

@@ -146,24 +146,23 @@ std::vector<double> sample_gate_mass(const MoeModelSpec& spec, const hc::LayerSt
   return mass;
 }
 
-bool has_sample(const hc::StatsFile* stats, const MoeModelSpec& spec) {
+// True when every MoE layer of the model has statistics of its expert count with `has`.
+template <typename Has>
+bool every_layer(const hc::StatsFile* stats, const MoeModelSpec& spec, Has has) {
   if (stats == nullptr) return false;
   for (int layer : spec.moe_layers()) {
     const hc::LayerStats* ls = stats->find_layer(layer);
-    if (ls == nullptr || ls->experts != spec.num_experts || ls->router_sample_rows == 0) {
-      return false;
-    }
+    if (ls == nullptr || ls->experts != spec.num_experts || !has(*ls)) return false;
   }
   return true;
 }
 
+bool has_sample(const hc::StatsFile* stats, const MoeModelSpec& spec) {
+  return every_layer(stats, spec, [](const hc::LayerStats& l) { return l.router_sample_rows > 0; });
+}
+
 bool has_router_prob(const hc::StatsFile* stats, const MoeModelSpec& spec) {
-  if (stats == nullptr) return false;
-  for (int layer : spec.moe_layers()) {
-    const hc::LayerStats* ls = stats->find_layer(layer);
-    if (ls == nullptr || ls->experts != spec.num_experts || ls->router_prob.empty()) return false;
-  }
-  return true;
+  return every_layer(stats, spec, [](const hc::LayerStats& l) { return !l.router_prob.empty(); });
 }
 
 // What auto means for this model, these statistics and this Wanda share, and why. The choice

@@ -69,13 +69,10 @@ int run_apply(const ApplyArgs& args) {
             << s.gate.reason << ")";
   if (s.gate.applied != GateCorrection::Off) {
     double low = 1e300, high = 0.0;
-    for (const auto& [layer, factors] : s.gate.factors) {
-      for (const auto& [l, lp] : plan.layers) {
-        if (l != layer) continue;
-        for (int e : lp.keep) {
-          low = std::min(low, factors[std::size_t(e)]);
-          high = std::max(high, factors[std::size_t(e)]);
-        }
+    for (const auto& [layer, lp] : plan.layers) {
+      for (int e : lp.keep) {
+        low = std::min(low, s.gate.factor(layer, e));
+        high = std::max(high, s.gate.factor(layer, e));
       }
     }
     std::cout << strprintf(", down projections x %.3f..%.3f", low, high);

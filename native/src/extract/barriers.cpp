@@ -244,14 +244,26 @@ hc::Status LayerBarriers::fill_expert_stats(hc::LayerStats& stats) const {
     std::copy_n(p.data_ptr<double>(), experts_n, prob_sum);
   }
   if (sample_rows > 0 && m_logits.defined()) {
-    const at::Tensor logits = m_logits.to(at::kCPU, at::kDouble).contiguous();
-    const double* rows = logits.data_ptr<double>();
+    // Only the sampled rows this rank holds leave the device.
+    std::vector<std::size_t> slots;
+    std::vector<std::int64_t> local_rows;
     for (std::size_t i = 0; i < sample_rows; ++i) {
       const auto global =
           static_cast<std::int64_t>(i) * all_tokens / static_cast<std::int64_t>(sample_rows);
       const std::int64_t local = global - m_token_offset;
       if (local < 0 || local >= m_tokens) continue;
-      std::copy_n(rows + local * e_count, experts_n, sample + i * experts_n);
+      slots.push_back(i);
+      local_rows.push_back(local);
+    }
+    if (!slots.empty()) {
+      const at::Tensor picked =
+          m_logits.index_select(0, at::tensor(local_rows, at::kLong).to(m_logits.device()))
+              .to(at::kCPU, at::kDouble)
+              .contiguous();
+      const double* rows = picked.data_ptr<double>();
+      for (std::size_t r = 0; r < slots.size(); ++r) {
+        std::copy_n(rows + r * experts_n, experts_n, sample + slots[r] * experts_n);
+      }
     }
   }
   if (m_collective != nullptr) {
@@ -402,9 +414,10 @@ LayerBarriers::GroupDelta LayerBarriers::leave_one_out_delta(int expert) const {
   change.scatter_add_(1, m_selected.index_select(0, d.tokens).to(change.device()),
                       -m_gates.index_select(0, d.tokens).to(at::kDouble));
   const at::Tensor xs = m_x.index_select(0, d.tokens);
-  const at::Tensor touched = (change != 0).any(0).to(at::kCPU);
+  const at::Tensor touched = (change != 0).any(0).to(at::kCPU).contiguous();
+  const bool* is_touched = touched.data_ptr<bool>();
   for (int64_t j = 0; j < e_count; ++j) {
-    if (!touched[j].item<bool>()) continue;
+    if (!is_touched[j]) continue;
     const at::Tensor rows = at::nonzero(change.select(1, j) != 0).squeeze(1);
     const at::Tensor y = expert_mlp_in(spec, m_weights[static_cast<std::size_t>(j)],
                                        xs.index_select(0, rows), m_mlp_dtype);

@@ -78,6 +78,19 @@ std::string why(const hc::Result<T>& result) {
   return result.ok() ? std::string() : result.error().message;
 }
 
+// The case's keep sets, MoE layer by MoE layer.
+hc::Plan plan_for(const MoeModelSpec& spec, const MaskCase& c) {
+  hc::Plan plan;
+  plan.method = "test";
+  int m = 0;
+  for (const auto& layer : spec.layers) {
+    if (!layer.moe) continue;
+    plan.layers[layer.index].layer = layer.index;
+    plan.layers[layer.index].keep = c.keep(m++);
+  }
+  return plan;
+}
+
 std::vector<std::int32_t> ids(int n) {
   std::vector<std::int32_t> out;
   for (int i = 0; i < n; ++i) out.push_back((i * 17 + 3) % 64);
@@ -99,15 +112,8 @@ BOOST_AUTO_TEST_CASE(pruning_equals_masking_router_logits) {
       const auto tensors = random_tensors(*spec, 31, hc::Dtype::F32);
       BOOST_REQUIRE(write_checkpoint(tmp.root / "orig", config, tensors, {}).ok());
 
-      hc::Plan plan;
-      plan.method = "test";
-      int m = 0;
-      for (const auto& layer : spec->layers) {
-        if (!layer.moe) continue;
-        plan.layers[layer.index].layer = layer.index;
-        plan.layers[layer.index].keep = c.keep(m++);
-      }
-      BOOST_REQUIRE_GT(m, 0);
+      const hc::Plan plan = plan_for(*spec, c);
+      BOOST_REQUIRE(!plan.layers.empty());
       ApplyOptions options;
       options.model = tmp.root / "orig";
       options.out = tmp.root / "pruned";
@@ -186,14 +192,7 @@ BOOST_AUTO_TEST_CASE(corrected_pruning_equals_masking_plus_recorded_factors) {
       BOOST_REQUIRE_MESSAGE(spec.ok(), why(spec));
       auto tensors = random_tensors(*spec, 37, hc::Dtype::F32);
       BOOST_REQUIRE(write_checkpoint(tmp.root / "orig", config, tensors, {}).ok());
-      hc::Plan plan;
-      plan.method = "test";
-      int m = 0;
-      for (const auto& layer : spec->layers) {
-        if (!layer.moe) continue;
-        plan.layers[layer.index].layer = layer.index;
-        plan.layers[layer.index].keep = c.keep(m++);
-      }
+      const hc::Plan plan = plan_for(*spec, c);
       const hc::StatsFile stats = sample_stats(*spec, 64, 5);
       ApplyOptions options;
       options.model = tmp.root / "orig";
