@@ -621,7 +621,9 @@ Result<std::vector<std::uint8_t>> write_stats(const StatsFile& stats,
   set_or_erase("format", kStatsFormat, true);
   const bool v1_1 = std::any_of(layers.begin(), layers.end(),
                                 [](const LayerStats* l) { return l->has_v1_1_tensors(); });
-  set_or_erase("format_version", std::to_string(kStatsMajor) + "." + (v1_1 ? "1" : "0"), true);
+  // 1.2 added the `lens_support` metadata keys; 1.1 the optional tensors (docs/FORMAT.md §6).
+  const char* minor = metadata.count("lens_support") > 0 ? "2" : v1_1 ? "1" : "0";
+  set_or_erase("format_version", std::to_string(kStatsMajor) + "." + minor, true);
   std::string moe_layers;
   for (const LayerStats* l : layers)
     moe_layers += (moe_layers.empty() ? "" : ",") + std::to_string(l->layer);

@@ -307,6 +307,21 @@ BOOST_AUTO_TEST_CASE(round_trip_without_optional_tensors_or_checksum) {
   BOOST_CHECK(!view->find("layers.1.expert_input_sqnorm"));
 }
 
+BOOST_AUTO_TEST_CASE(lens_support_metadata_sets_minor_2_and_survives_a_rewrite) {
+  hc::StatsFile s = sample_stats(true);
+  s.metadata["lens_support"] = "top-m";
+  s.metadata["lens_tail_mass"] = "0.001";
+  const Bytes bytes = written(s);
+  const auto back = read(bytes);
+  BOOST_REQUIRE_MESSAGE(back.ok(), why(back));
+  BOOST_CHECK_EQUAL(back->metadata.at("format_version"), "1.2");
+  BOOST_CHECK_EQUAL(back->version_minor, 2);
+  BOOST_CHECK_EQUAL(back->metadata.at("lens_tail_mass"), "0.001");
+  BOOST_CHECK(written(*back) == bytes);
+  s.metadata.erase("lens_support");  // without it the file is what 1.0 wrote
+  BOOST_CHECK_EQUAL(read(written(s))->metadata.at("format_version"), "1.0");
+}
+
 BOOST_AUTO_TEST_CASE(version_1_1_tensors_round_trip_and_set_the_minor) {
   hc::StatsFile s = sample_stats(true);
   hc::LayerStats& l = s.layers[0];

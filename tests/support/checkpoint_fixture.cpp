@@ -188,6 +188,22 @@ hc::Status write_random_checkpoint(const std::filesystem::path& dir, Family fami
   CheckpointWriteOptions options;
   options.shard_bytes = shard_bytes;
   auto tensors = random_tensors(*spec, seed, fp8 ? hc::Dtype::BF16 : dtype);
+  if (sizes.head_scale != 1.0f) {
+    const std::string& head = spec->lm_head.empty() ? spec->embed_tokens : spec->lm_head;
+    for (auto& t : tensors)
+      if (t.name == head)
+        for (auto& v : t.values) v *= sizes.head_scale;
+  }
+  if (sizes.expert_scale != 1.0f) {
+    std::vector<std::string> downs;
+    for (const LayerSpec& layer : spec->layers) {
+      for (const auto& expert : layer.experts) downs.push_back(expert.down);
+      if (!layer.fused_down.empty()) downs.push_back(layer.fused_down);
+    }
+    for (auto& t : tensors)
+      if (std::find(downs.begin(), downs.end(), t.name) != downs.end())
+        for (auto& v : t.values) v *= sizes.expert_scale;
+  }
   if (fp8) quantize_fp8_blocks(tensors, kFixtureFp8Block);
   return write_checkpoint(dir, config, tensors, options);
 }

@@ -31,6 +31,14 @@ struct FixtureSizes {
       v_head_dim = 8;
   // gpt-oss: head size and window (short, so a 9-token test crosses it).
   int head_dim = 8, sliding_window = 4;
+  // Multiplies the LM-head rows (the tied embedding when tied): the default's small random
+  // weights give nearly flat next-token distributions; a scale of a few units per sqrt(H)
+  // makes them peaked like a trained model's (bench/README.md, the 32k fixture).
+  float head_scale = 1.0f;
+  // Multiplies the routed experts' down projections: below 1, merging two experts moves the
+  // residual stream as little as in a trained model (the default's random experts move it a
+  // lot: pair barriers of ~0.4 nats per token against ~0.01 in the bundled models).
+  float expert_scale = 1.0f;
 };
 
 // Parses "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "deepseek_v2", "deepseek_v3",

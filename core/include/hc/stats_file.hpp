@@ -16,7 +16,7 @@ namespace hc {
 
 inline constexpr const char* kStatsFormat = "hodgecover.stats";
 inline constexpr int kStatsMajor = 1;
-inline constexpr int kStatsMinor = 1;
+inline constexpr int kStatsMinor = 2;
 // Largest router sample (rows) the reader accepts per layer.
 inline constexpr std::size_t kStatsMaxRouterSample = 1u << 16;
 // Largest expert count per layer the reader accepts. Released MoE models have at most a few

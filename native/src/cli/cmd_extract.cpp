@@ -25,6 +25,8 @@ struct ExtractArgs {
   int max_triangles = 4096;
   double candidate_quantile = 0.75;
   std::size_t router_sample = 512;
+  std::string lens_support = "top-m";
+  LensSupportOptions lens;
   int processes = 0;  // --estimate only; 0: WORLD_SIZE or 1
   bool resume = false, json = false, estimate = false;
 };
@@ -72,6 +74,15 @@ int run_extract_command(const ExtractArgs& args) {
   if (args.max_triangles < 0) {
     fail(hc::ErrorCode::InvalidArgument, "--max-triangles must be non-negative");
   }
+  if (!(args.lens.tail_mass >= 0.0 && args.lens.tail_mass < 1.0)) {
+    fail(hc::ErrorCode::InvalidArgument, "--lens-tail-mass must lie in [0, 1)");
+  }
+  if (args.lens.max_support < 1) {
+    fail(hc::ErrorCode::InvalidArgument, "--lens-max-support must be at least 1");
+  }
+  if (args.lens.tail_samples < 0) {
+    fail(hc::ErrorCode::InvalidArgument, "--lens-tail-samples must be non-negative");
+  }
   ExtractOptions options;
   tune_allocator_for_tensors();
   options.model = args.model;
@@ -97,6 +108,8 @@ int run_extract_command(const ExtractArgs& args) {
   options.candidate_quantile = args.candidate_quantile;
   options.resume = args.resume;
   options.router_sample = args.router_sample;
+  options.lens = args.lens;
+  options.lens.kind = take_option("--lens-support", parse_lens_support(args.lens_support));
 
   std::unique_ptr<ProgressBar> bar;
   std::string bar_stage;
@@ -131,6 +144,9 @@ int run_extract_command(const ExtractArgs& args) {
          {"tokens", stats.tokens},
          {"barrier", stats.barrier},
          {"compute_dtype", compute_dtype_name(options.compute_dtype)},
+         {"lens_support", options.barrier == BarrierKind::KlLens
+                              ? nlohmann::json(lens_support_name(options.lens.kind))
+                              : nlohmann::json(nullptr)},
          {"processes", summary.processes},
          {"triangles", triangles},
          {"seconds", summary.seconds},
@@ -188,6 +204,22 @@ Command add_extract_command(CLI::App& root) {
   cmd->add_option("--compute-dtype", args->compute_dtype,
                   "Precision of the LM-head and expert products of barrier scoring: fp32, tf32 "
                   "(CUDA), bf16, or auto (fp32 on CPU, bf16 on CUDA); softmax and KL stay fp32")
+      ->capture_default_str();
+  cmd->add_option("--lens-support", args->lens_support,
+                  "kl_lens: how each token's next-token distribution is evaluated: top-m (its "
+                  "most probable entries exactly, the rest as one bucket, exact to first order "
+                  "and sampled at second; cost independent of the vocabulary) or full (every "
+                  "vocabulary entry)")
+      ->capture_default_str();
+  cmd->add_option("--lens-tail-mass", args->lens.tail_mass,
+                  "top-m: a token's support grows until the rest holds at most this mass")
+      ->capture_default_str();
+  cmd->add_option("--lens-max-support", args->lens.max_support,
+                  "top-m: at most this many entries per token")
+      ->capture_default_str();
+  cmd->add_option("--lens-tail-samples", args->lens.tail_samples,
+                  "top-m: tail entries sampled per token in proportion to p (deterministic) for "
+                  "the tail's second-order term; 0: first order only (a lower bound)")
       ->capture_default_str();
   cmd->add_option("--max-triangles", args->max_triangles,
                   "Stage-1 candidate triples measured per layer")

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <utility>
 
 #include "hc/merge.hpp"
 #include "hc/native/forward_ops.hpp"
@@ -18,6 +20,8 @@ constexpr int64_t kHeadBatchRows = 512;
 // The unperturbed log-probabilities of every token are cached when [T, V] fits in this many
 // elements (1 GiB of fp32); otherwise they are recomputed per batch.
 constexpr int64_t kBaseCacheElements = int64_t(1) << 28;
+// Top-m scoring batches up to this many elements of output changes [rows, H].
+constexpr int64_t kTopMBatchElements = int64_t(1) << 23;
 // Rows whose KL sums over the vocabulary are formed in fp64 at once.
 constexpr int64_t kKlChunkRows = 64;
 
@@ -109,6 +113,17 @@ hc::Result<BarrierKind> parse_barrier(const std::string& name) {
                         name + ": expected kl_lens, kl_full or output_l2");
 }
 
+const char* lens_support_name(LensSupport support) {
+  return support == LensSupport::Full ? "full" : "top-m";
+}
+
+hc::Result<LensSupport> parse_lens_support(const std::string& name) {
+  for (LensSupport support : {LensSupport::Full, LensSupport::TopM}) {
+    if (name == lens_support_name(support)) return support;
+  }
+  return hc::make_error(hc::ErrorCode::InvalidArgument, name + ": expected full or top-m");
+}
+
 hc::Result<LayerBarriers> LayerBarriers::create(const ForwardModel& model,
                                                 const LayerObservation& observation,
                                                 BarrierKind kind, const FullModelContext* full,
@@ -135,6 +150,14 @@ hc::Result<LayerBarriers> LayerBarriers::create(const ForwardModel& model,
   b.m_mlp_dtype = options.dtype == ComputeDtype::Bf16 ? at::kBFloat16 : at::kDouble;
   b.m_tf32 = options.dtype == ComputeDtype::Tf32;
   b.m_collective = options.collective;
+  b.m_lens = options.lens;
+  if (b.m_lens.kind == LensSupport::TopM &&
+      (!(b.m_lens.tail_mass >= 0.0 && b.m_lens.tail_mass < 1.0) || b.m_lens.max_support < 1 ||
+       b.m_lens.tail_samples < 0)) {
+    return hc::make_error(hc::ErrorCode::InvalidArgument,
+                          "barriers: the top-m support needs a tail mass in [0, 1), at least "
+                          "one entry and a non-negative tail sample");
+  }
   b.m_layer = observation.layer;
   b.m_x = observation.x.to(at::kFloat);
   b.m_output = observation.output.to(at::kFloat);
@@ -340,19 +363,23 @@ LayerBarriers::GroupDelta LayerBarriers::group_delta(const std::vector<int>& gro
   return d;
 }
 
-at::Tensor LayerBarriers::kl_from_shift(const at::Tensor& logp, const at::Tensor& base,
-                                        const at::Tensor& delta) const {
-  // KL(p || q) with q = softmax(z + dz): log sum_v p_v e^{dz_v} - sum_v p_v dz_v. The logit
-  // change dz comes from one product with the change of the normed state (formed in fp64), not
-  // from two nearly equal logit vectors: their rounding (~1e-7 |z|, or 4e-3 |z| in bf16) would
-  // otherwise swamp a small change.
+at::Tensor LayerBarriers::normed_shift(const at::Tensor& base, const at::Tensor& delta) const {
   const double eps = m_model->spec().rms_norm_eps;
   const at::Tensor weight = m_norm_weight.to(at::kDouble);
   auto norm64 = [&](const at::Tensor& h) {
     return h * at::rsqrt(h.pow(2).mean(-1, /*keepdim=*/true) + eps) * weight;
   };
   const at::Tensor b64 = base.to(at::kDouble);
-  const at::Tensor shift = norm64(b64 + delta.to(at::kDouble)) - norm64(b64);
+  return norm64(b64 + delta.to(at::kDouble)) - norm64(b64);
+}
+
+at::Tensor LayerBarriers::kl_from_shift(const at::Tensor& logp, const at::Tensor& base,
+                                        const at::Tensor& delta) const {
+  // KL(p || q) with q = softmax(z + dz): log sum_v p_v e^{dz_v} - sum_v p_v dz_v. The logit
+  // change dz comes from one product with the change of the normed state (formed in fp64), not
+  // from two nearly equal logit vectors: their rounding (~1e-7 |z|, or 4e-3 |z| in bf16) would
+  // otherwise swamp a small change.
+  const at::Tensor shift = normed_shift(base, delta);
   const at::Tensor dz = at::linear(shift.to(m_head.scalar_type()), m_head).to(at::kFloat);
   // The sums over the vocabulary in fp64, a few rows at a time to bound the temporaries.
   std::vector<at::Tensor> parts;
@@ -367,6 +394,132 @@ at::Tensor LayerBarriers::kl_from_shift(const at::Tensor& logp, const at::Tensor
     parts.push_back(at::logsumexp(lp + d, {-1}) - (lp.exp() * d).sum(-1));
   }
   return at::cat(parts);
+}
+
+void LayerBarriers::prepare_top_m() const {
+  if (m_support.defined()) return;
+  const double eps = m_model->spec().rms_norm_eps;
+  const int64_t vocab = m_head.size(0);
+  const int64_t m = std::min<int64_t>(m_lens.max_support, vocab);
+  std::vector<at::Tensor> support, support_logp, tail_logmass, tail_row;
+  for (int64_t row = 0; row < m_tokens; row += kKlChunkRows) {
+    const int64_t n = std::min(kKlChunkRows, m_tokens - row);
+    const at::Tensor normed =
+        detail::rms_norm(m_output.narrow(0, row, n), m_norm_weight, eps).to(m_head.scalar_type());
+    // Logits and their log-partition in fp32; renormalised in fp64 below, so that the
+    // support's probabilities and the tail's mass sum to 1 far below any barrier (fp32
+    // rounding alone leaves ~1e-7, which would add directly to a barrier).
+    const at::Tensor logits = at::linear(normed, m_head).to(at::kFloat);
+    const at::Tensor lse = at::logsumexp(logits, {-1}, /*keepdim=*/true).to(at::kDouble);
+    auto [top_logit, index] = at::topk(logits, m, -1, /*largest=*/true, /*sorted=*/true);
+    const at::Tensor top = top_logit.to(at::kDouble) - lse;
+    // Entries join while the mass before them is below 1 - tail_mass (the first always joins).
+    const at::Tensor top_p = top.exp();
+    const at::Tensor inside = (at::cumsum(top_p, -1) - top_p) < (1.0 - m_lens.tail_mass);
+    at::Tensor p = (logits - lse.to(at::kFloat)).exp_();  // the tail only, below
+    p.scatter_(1, index, at::where(inside, at::zeros_like(top_p), top_p).to(at::kFloat));
+    // The tail's sample: entries at evenly spaced points of its cumulative mass (systematic
+    // sampling in proportion to p, in vocabulary order: deterministic).
+    const int64_t r = m_lens.tail_samples;
+    const at::Tensor tail_mass = p.sum(-1, /*keepdim=*/true, at::kDouble);
+    if (r > 0) {
+      const at::Tensor cdf = at::cumsum(p, -1);
+      const at::Tensor points =
+          (at::arange(r, cdf.options()) + 0.5) / double(r) * tail_mass.to(at::kFloat);
+      index = at::cat({index, at::searchsorted(cdf, points).clamp_max(vocab - 1)}, 1);
+    }
+    support.push_back(index);
+    const at::Tensor kept = at::where(inside, top, -std::numeric_limits<double>::infinity());
+    const at::Tensor log_tail = tail_mass.log();
+    const at::Tensor norm = at::logsumexp(at::cat({kept, log_tail}, 1), {1}, /*keepdim=*/true);
+    support_logp.push_back(kept - norm);
+    tail_logmass.push_back((log_tail - norm).squeeze(1));
+    tail_row.push_back(at::mm(p.to(m_head.scalar_type()), m_head).to(at::kDouble) / norm.exp());
+  }
+  m_support = at::cat(support);
+  m_support_logp = at::cat(support_logp);
+  m_tail_logmass = at::cat(tail_logmass);
+  m_tail_row = at::cat(tail_row);
+}
+
+std::pair<double, double> LayerBarriers::top_m_support() const {
+  if (!m_support.defined() || m_tokens == 0) return {0.0, 0.0};
+  const double size = at::isfinite(m_support_logp).sum().item<double>() / double(m_tokens);
+  return {size, m_tail_logmass.exp().mean().item<double>()};
+}
+
+at::Tensor LayerBarriers::support_logit_change(const at::Tensor& tok,
+                                               const at::Tensor& shift) const {
+  // One product per token shared by all of its rows: the rows are grouped by token (tokens
+  // with the most rows first, so that padding each chunk to its largest group wastes little),
+  // and each chunk of tokens multiplies its gathered LM-head rows [u, m, H] by its padded
+  // shifts [u, H, c] in one batched product.
+  const int64_t rows = shift.size(0), hidden = shift.size(1), m = m_support.size(1);
+  const at::Tensor shift_h = shift.to(m_head.scalar_type());
+  auto [unique, inverse, counts] = at::_unique2(tok, /*sorted=*/true, /*return_inverse=*/true,
+                                                /*return_counts=*/true);
+  const at::Tensor by_count = at::argsort(counts, /*stable=*/true, 0, /*descending=*/true);
+  const at::Tensor rank = at::empty_like(by_count).scatter_(
+      0, by_count, at::arange(by_count.size(0), by_count.options()));
+  const at::Tensor row_rank = rank.index_select(0, inverse);
+  const at::Tensor order = at::argsort(row_rank, /*stable=*/true, 0, /*descending=*/false);
+  const at::Tensor sorted_rank = row_rank.index_select(0, order);
+  const at::Tensor sorted_counts = counts.index_select(0, by_count);
+  const at::Tensor first = at::cumsum(sorted_counts, 0) - sorted_counts;
+  const at::Tensor slot =
+      at::arange(rows, order.options()) - first.index_select(0, sorted_rank);
+  const at::Tensor sorted_tokens = unique.index_select(0, by_count);
+  const at::Tensor counts_cpu = sorted_counts.to(at::kCPU).contiguous();
+  const int64_t* count = counts_cpu.data_ptr<int64_t>();
+  const int64_t groups = counts_cpu.size(0);
+  at::Tensor dz_sorted = at::empty({rows, m}, shift_h.options());
+  constexpr int64_t kChunkElements = int64_t(1) << 24;
+  for (int64_t a = 0, row = 0; a < groups;) {
+    const int64_t width = count[a];  // the chunk's largest group
+    const int64_t per_token = (m + width) * hidden;
+    const int64_t b = std::min(groups, a + std::max<int64_t>(1, kChunkElements / per_token));
+    int64_t n = 0;
+    for (int64_t g = a; g < b; ++g) n += count[g];
+    const at::Tensor w = m_head.index_select(0, m_support.index_select(0, sorted_tokens.slice(0, a, b)).reshape({-1}))
+                             .view({b - a, m, hidden});
+    const at::Tensor local = sorted_rank.slice(0, row, row + n) - a;
+    const at::Tensor where = slot.slice(0, row, row + n);
+    at::Tensor x = at::zeros({b - a, width, hidden}, shift_h.options());
+    x.index_put_({local, where}, shift_h.index_select(0, order.slice(0, row, row + n)));
+    const at::Tensor product = at::bmm(w, x.transpose(1, 2)).transpose(1, 2);  // [u, c, m]
+    dz_sorted.slice(0, row, row + n).copy_(product.index({local, where}));
+    a = b;
+    row += n;
+  }
+  return at::empty_like(dz_sorted).index_copy_(0, order, dz_sorted);
+}
+
+at::Tensor LayerBarriers::kl_top_m(const at::Tensor& tok, const at::Tensor& base,
+                                   const at::Tensor& delta) const {
+  // log sum_v p_v e^{dz_v} - sum_v p_v dz_v with the sums split into the support S and the
+  // tail. sum_tail p_v dz_v = (sum_tail p_v W_v) . shift exactly; in the log-partition the tail
+  // enters as p_T e^{mu}, mu its p-weighted mean dz (Jensen: never above the true tail term), so
+  // the result is the KL of the distributions coarsened to S + one bucket: >= 0 and <= the full
+  // KL, equal to it to first order in the tail.
+  const at::Tensor shift = normed_shift(base, delta);
+  const at::Tensor dz_all = support_logit_change(tok, shift).to(at::kDouble);
+  const int64_t m = m_support_logp.size(1);
+  const at::Tensor dz = dz_all.narrow(1, 0, m);
+  const at::Tensor lp = m_support_logp.index_select(0, tok);
+  const at::Tensor log_tail = m_tail_logmass.index_select(0, tok);
+  const at::Tensor tail_dot = (m_tail_row.index_select(0, tok) * shift).sum(-1);
+  const at::Tensor has_tail = log_tail > -std::numeric_limits<double>::infinity();
+  const at::Tensor mu = at::where(has_tail, tail_dot / log_tail.exp(), at::zeros_like(tail_dot));
+  // The tail's second order from its sample x = dz - mu (mean 0 under the tail exactly):
+  // E[e^x] ~ mean(e^x - x), which is >= 1, so the term stays at or above Jensen's.
+  at::Tensor log_tail_term = log_tail + mu;
+  if (dz_all.size(1) > m) {
+    const at::Tensor x = dz_all.narrow(1, m, dz_all.size(1) - m) - mu.unsqueeze(1);
+    log_tail_term = log_tail_term + (x.exp() - x).mean(1).log();
+  }
+  const at::Tensor log_z = at::logsumexp(at::cat({lp + dz, log_tail_term.unsqueeze(1)}, 1), {1});
+  // exp(-inf) * dz is 0 for entries past a token's support (dz is finite).
+  return log_z - ((lp.exp() * dz).sum(-1) + tail_dot);
 }
 
 hc::Result<std::vector<float>> LayerBarriers::barriers(
@@ -442,8 +595,10 @@ hc::Result<std::vector<float>> LayerBarriers::score(
       }
     } else if (m_kind == BarrierKind::KlLens) {
       // Cached across calls: pairs and triangles of a layer score against the same tokens.
+      const bool top_m = m_lens.kind == LensSupport::TopM;
+      if (top_m) prepare_top_m();
       at::Tensor& base_logp = m_base_logp;
-      if (!base_logp.defined() && m_tokens * m_head.size(0) <= kBaseCacheElements) {
+      if (!top_m && !base_logp.defined() && m_tokens * m_head.size(0) <= kBaseCacheElements) {
         std::vector<at::Tensor> parts;
         for (int64_t r = 0; r < m_tokens; r += kHeadBatchRows) {
           const int64_t n = std::min(kHeadBatchRows, m_tokens - r);
@@ -451,7 +606,12 @@ hc::Result<std::vector<float>> LayerBarriers::score(
         }
         base_logp = at::cat(parts);
       }
-      // Perturbed rows of many groups share one LM-head product.
+      // Perturbed rows of many groups share one LM-head product. Top-m rows cost O(m·H), so
+      // larger batches let the rows of one token (in every group that contains it) share one
+      // product with its support rows.
+      const int64_t batch_rows =
+          top_m ? std::max(kHeadBatchRows, kTopMBatchElements / std::max<int64_t>(1, m_x.size(1)))
+                : kHeadBatchRows;
       std::vector<at::Tensor> rows, owners;
       std::vector<int64_t> owner_ids;
       int64_t pending = 0;
@@ -461,9 +621,15 @@ hc::Result<std::vector<float>> LayerBarriers::score(
         const at::Tensor tok = at::cat(rows);  // token index per row
         const at::Tensor delta = at::cat(owners);
         const at::Tensor base = m_output.index_select(0, tok);
-        const at::Tensor logp = base_logp.defined() ? base_logp.index_select(0, tok)
-                                                    : head_logp(base, m_norm_weight, m_head, eps);
-        const at::Tensor kl = kl_from_shift(logp, base, delta).to(at::kCPU);
+        at::Tensor kl;
+        if (top_m) {
+          kl = kl_top_m(tok, base, delta).to(at::kCPU);
+        } else {
+          const at::Tensor logp = base_logp.defined()
+                                      ? base_logp.index_select(0, tok)
+                                      : head_logp(base, m_norm_weight, m_head, eps);
+          kl = kl_from_shift(logp, base, delta).to(at::kCPU);
+        }
         const double* values = kl.data_ptr<double>();
         for (int64_t r = 0; r < kl.size(0); ++r) {
           sums[static_cast<std::size_t>(owner_ids[static_cast<std::size_t>(r)])] += values[r];
@@ -483,7 +649,7 @@ hc::Result<std::vector<float>> LayerBarriers::score(
         owner_ids.insert(owner_ids.end(), static_cast<std::size_t>(n), static_cast<int64_t>(g));
         pending += n;
         ++pending_groups;
-        if (pending >= kHeadBatchRows) flush();
+        if (pending >= batch_rows) flush();
       }
       flush();
     } else {

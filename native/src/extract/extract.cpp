@@ -40,6 +40,15 @@ std::string created_now() {
   return text;
 }
 
+// kl_lens: how the distributions were evaluated, e.g. "top-m" with its parameters; "" for the
+// other barriers.
+std::string lens_description(const ExtractOptions& options) {
+  if (options.barrier != BarrierKind::KlLens) return "";
+  if (options.lens.kind == LensSupport::Full) return lens_support_name(options.lens.kind);
+  return strprintf("top-m tail_mass=%g max_support=%d tail_samples=%d", options.lens.tail_mass,
+                   options.lens.max_support, options.lens.tail_samples);
+}
+
 // Everything that determines the output's content; a resumed run must match it exactly.
 nlohmann::json fingerprint(const ExtractOptions& options, const ForwardModel& model,
                            const std::vector<std::vector<std::int32_t>>& sequences) {
@@ -61,6 +70,7 @@ nlohmann::json fingerprint(const ExtractOptions& options, const ForwardModel& mo
           {"max_triangles", options.max_triangles},
           {"candidate_quantile", options.candidate_quantile},
           {"router_sample", options.router_sample},
+          {"lens", lens_description(options)},
           {"device", options.device.is_cuda() ? "cuda" : "cpu"}};
 }
 
@@ -274,7 +284,8 @@ hc::Result<hc::LayerStats> extract_layer(const ForwardModel& model, const LayerO
   auto t0 = Clock::now();
   auto barriers = LayerBarriers::create(
       model, obs, options.barrier, full,
-      BarrierOptions{options.compute_dtype, &collective, options.router_sample, token_offset});
+      BarrierOptions{options.compute_dtype, &collective, options.router_sample, token_offset,
+                     options.lens});
   if (!barriers.ok()) return barriers.error();
   hc::LayerStats stats;
   stats.layer = obs.layer;
@@ -352,6 +363,15 @@ hc::StatsFile assemble_stats(std::map<int, hc::LayerStats>& finished, const Extr
   stats.metadata["created"] = created;
   stats.metadata["max_triangles"] = std::to_string(options.max_triangles);
   stats.metadata["compute_dtype"] = compute_dtype_name(options.compute_dtype);
+  if (options.barrier == BarrierKind::KlLens) {
+    // Format 1.2: which evaluation of the lens distributions made the barriers.
+    stats.metadata["lens_support"] = lens_support_name(options.lens.kind);
+    if (options.lens.kind == LensSupport::TopM) {
+      stats.metadata["lens_tail_mass"] = strprintf("%g", options.lens.tail_mass);
+      stats.metadata["lens_max_support"] = std::to_string(options.lens.max_support);
+      stats.metadata["lens_tail_samples"] = std::to_string(options.lens.tail_samples);
+    }
+  }
   return stats;
 }
 

@@ -173,6 +173,14 @@ struct Naive {
 };
 
 const std::vector<std::vector<int>> kPairs = {{0, 1}, {0, 2}, {0, 3}, {1, 2}, {1, 3}, {2, 3}};
+
+// Options with the given kl_lens evaluation.
+BarrierOptions with_lens(LensSupport kind, int max_support = 256, double tail_mass = 1e-3,
+                         int tail_samples = 64) {
+  BarrierOptions options;
+  options.lens = LensSupportOptions{kind, tail_mass, max_support, tail_samples};
+  return options;
+}
 const std::vector<std::vector<int>> kTriples = {{0, 1, 2}, {1, 2, 3}};
 
 }  // namespace
@@ -193,7 +201,7 @@ BOOST_AUTO_TEST_CASE(batched_barriers_match_naive_reference) {
   for (const auto& obs : seen) {
     Naive naive{*model, obs};
     for (BarrierKind kind : {BarrierKind::KlLens, BarrierKind::KlFull, BarrierKind::OutputL2}) {
-      auto lb = LayerBarriers::create(*model, obs, kind, &full);
+      auto lb = LayerBarriers::create(*model, obs, kind, &full, with_lens(LensSupport::Full));
       BOOST_REQUIRE_MESSAGE(lb.ok(), why(lb));
       auto got = lb->barriers(groups);
       BOOST_REQUIRE_MESSAGE(got.ok(), why(got));
@@ -229,7 +237,8 @@ BOOST_AUTO_TEST_CASE(barrier_properties) {
     BOOST_CHECK_GT(b[1], 1e-7f);  // a different expert does cost something
   }
   // On the last MoE layer kl_lens is exactly kl_full (nothing runs after it).
-  auto lens = LayerBarriers::create(*model, seen[1], BarrierKind::KlLens, &full);
+  auto lens = LayerBarriers::create(*model, seen[1], BarrierKind::KlLens, &full,
+                                    with_lens(LensSupport::Full));
   auto exact = LayerBarriers::create(*model, seen[1], BarrierKind::KlFull, &full);
   BOOST_REQUIRE(lens.ok() && exact.ok());
   const auto a = *lens->barriers(kPairs), b = *exact->barriers(kPairs);
@@ -241,6 +250,58 @@ BOOST_AUTO_TEST_CASE(barrier_properties) {
   BOOST_CHECK(!lens->barriers({{0, 0}}).ok());
   BOOST_CHECK(!lens->barriers({{0, 9}}).ok());
   BOOST_CHECK(!lens->barriers({{1}}).ok());
+}
+
+BOOST_AUTO_TEST_CASE(top_m_support_against_full_vocabulary) {
+  TempDir tmp("hc-test-extract");
+  write_model(tmp.root / "m", 13);
+  auto model = ForwardModel::open(tmp.root / "m");
+  BOOST_REQUIRE(model.ok());
+  const auto seen = observe_all(*model, tokens(48, 3));
+  const int vocab = model->spec().vocab_size;
+  for (const auto& obs : seen) {
+    auto scored = [&](const BarrierOptions& options) {
+      auto lb = LayerBarriers::create(*model, obs, BarrierKind::KlLens, nullptr, options);
+      BOOST_REQUIRE_MESSAGE(lb.ok(), why(lb));
+      auto values = lb->barriers(kPairs);
+      BOOST_REQUIRE_MESSAGE(values.ok(), why(values));
+      return std::make_pair(*values, lb->top_m_support());
+    };
+    const auto [full, none] = scored(with_lens(LensSupport::Full));
+    BOOST_CHECK_EQUAL(none.first, 0.0);  // no support built
+    // A support holding the whole vocabulary is the full evaluation.
+    const auto [whole, whole_support] = scored(with_lens(LensSupport::TopM, vocab, 0.0, 0));
+    BOOST_CHECK_CLOSE(whole_support.first, double(vocab), 1e-9);
+    BOOST_CHECK_SMALL(whole_support.second, 1e-12);
+    // First order only: the KL of the coarsened distributions, a lower bound of the full one.
+    const auto [coarse, coarse_support] = scored(with_lens(LensSupport::TopM, 8, 1e-3, 0));
+    BOOST_CHECK_CLOSE(coarse_support.first, 8.0, 1e-9);  // this fixture is flat: the cap holds
+    BOOST_CHECK_GT(coarse_support.second, 0.1);
+    // The tail sample adds the second order: closer to the full value than the bound.
+    const auto [sampled, sampled_support] = scored(with_lens(LensSupport::TopM, 8, 1e-3, 32));
+    double bound_error = 0.0, sampled_error = 0.0;
+    std::size_t measured = 0;
+    for (std::size_t g = 0; g < kPairs.size(); ++g) {
+      BOOST_CHECK_GE(coarse[g], 0.0f);
+      BOOST_CHECK_LE(coarse[g], full[g] * (1.0f + 1e-5f) + 1e-12f);
+      if (full[g] < 1e-9f) continue;  // experts without tokens here: nothing to compare
+      ++measured;
+      BOOST_CHECK_CLOSE(whole[g], full[g], 1e-3);
+      BOOST_CHECK_GT(coarse[g], 0.0f);
+      bound_error += std::abs(coarse[g] - full[g]) / full[g];
+      sampled_error += std::abs(sampled[g] - full[g]) / full[g];
+    }
+    BOOST_CHECK_GE(measured, 3u);
+    BOOST_CHECK_LT(sampled_error, 0.5 * bound_error);
+    BOOST_CHECK_LT(sampled_error / double(measured), 0.05);
+  }
+  // Impossible settings are refused.
+  for (const BarrierOptions& bad : {with_lens(LensSupport::TopM, 0), with_lens(LensSupport::TopM, 8, 1.0),
+                                    with_lens(LensSupport::TopM, 8, -0.1), with_lens(LensSupport::TopM, 8, 0.0, -1)}) {
+    auto lb = LayerBarriers::create(*model, seen[0], BarrierKind::KlLens, nullptr, bad);
+    BOOST_REQUIRE(!lb.ok());
+    BOOST_CHECK(contains(lb.error().message, "top-m support"));
+  }
 }
 
 BOOST_AUTO_TEST_CASE(expert_statistics_by_hand) {
@@ -346,7 +407,12 @@ BOOST_FIXTURE_TEST_CASE(cli_writes_a_statistics_file_that_decomposes, ExtractCli
   }
   // Format 1.1: mean router probabilities (a softmax: they sum to 1), the router sample (every
   // token here, fewer than --router-sample) and leave-one-out barriers (>= 0, not all zero).
-  BOOST_CHECK_EQUAL(stats.metadata.at("format_version"), "1.1");
+  // Format 1.2: the lens evaluation and its parameters.
+  BOOST_CHECK_EQUAL(stats.metadata.at("format_version"), "1.2");
+  BOOST_CHECK_EQUAL(stats.metadata.at("lens_support"), "top-m");
+  BOOST_CHECK_EQUAL(stats.metadata.at("lens_tail_mass"), "0.001");
+  BOOST_CHECK_EQUAL(stats.metadata.at("lens_max_support"), "256");
+  BOOST_CHECK_EQUAL(stats.metadata.at("lens_tail_samples"), "64");
   for (const auto& layer : stats.layers) {
     double total = 0.0, loo = 0.0;
     for (float p : layer.router_prob) total += p;

@@ -38,6 +38,27 @@ inline constexpr ComputeDtype kGpuDefaultDtype = ComputeDtype::Bf16;
 // InvalidArgument naming the accepted values; "auto" resolves per device (docs/DISTRIBUTED.md).
 hc::Result<ComputeDtype> parse_compute_dtype(const std::string& name, at::Device device);
 
+// How kl_lens evaluates the next-token distributions (docs/METHOD.md §8.1).
+enum class LensSupport {
+  Full,  // every vocabulary entry: one LM-head row product per entry, O(V·H) per scored row
+  TopM,  // each token's top-m entries exactly, the rest as one bucket exact to first order:
+         // O(m·H) per scored row; a lower bound of the full KL
+};
+const char* lens_support_name(LensSupport support);  // "full", "top-m"
+// InvalidArgument naming the accepted values.
+hc::Result<LensSupport> parse_lens_support(const std::string& name);
+
+struct LensSupportOptions {
+  LensSupport kind = LensSupport::TopM;
+  // TopM: each token's support is its most probable entries up to 1 - tail_mass of p, at most
+  // max_support of them (fewer when V is smaller).
+  double tail_mass = 1e-3;
+  int max_support = 256;
+  // Tail entries sampled per token in proportion to p (systematic, deterministic): they add
+  // the tail's second-order term to the log-partition. 0: first order only (a lower bound).
+  int tail_samples = 64;
+};
+
 // How a LayerBarriers computes: precision, and the ranks it shares the tokens with.
 struct BarrierOptions {
   ComputeDtype dtype = ComputeDtype::Fp32;
@@ -49,6 +70,8 @@ struct BarrierOptions {
   // first token is global position `token_offset`. 0: no sample.
   std::size_t router_sample = 0;
   std::int64_t token_offset = 0;
+  // kl_lens: how the next-token distributions are evaluated.
+  LensSupportOptions lens;
 };
 
 // kl_full needs the rest of the model and the original next-token log-probabilities.
@@ -88,6 +111,9 @@ class LayerBarriers {
       const std::function<void(std::size_t)>& done = {}) const;
 
   int experts() const { return static_cast<int>(m_weights.size()); }
+  // kl_lens top-m: this rank's mean support size and mean tail mass per token, once a barrier
+  // has been scored ({0, 0} before, and in every other mode).
+  std::pair<double, double> top_m_support() const;
   // Merged-expert token evaluations done so far by barriers() (sum of the groups' routed
   // token counts): the unit of extraction throughput.
   std::uint64_t merged_token_evaluations() const { return m_evaluations; }
@@ -105,10 +131,20 @@ class LayerBarriers {
   hc::Result<std::vector<float>> score(std::size_t count,
                                        const std::function<GroupDelta(std::size_t)>& make,
                                        const std::function<void(std::size_t)>& done) const;
+  // The normed-state change norm(base + delta) - norm(base) [n, H] fp64: the logit change is
+  // one product with it, not a difference of two nearly equal logit vectors.
+  at::Tensor normed_shift(const at::Tensor& base, const at::Tensor& delta) const;
   // Per row, KL(p || q) [n] fp64: p from `logp` [n, V], q from the layer output `base` [n, H]
   // moved by `delta` [n, H], both through the final norm and the LM head.
   at::Tensor kl_from_shift(const at::Tensor& logp, const at::Tensor& base,
                            const at::Tensor& delta) const;
+  // The same KL on each token's top-m support plus one tail bucket (LensSupport::TopM); `tok`
+  // [n] are the rows' token indices.
+  at::Tensor kl_top_m(const at::Tensor& tok, const at::Tensor& base, const at::Tensor& delta) const;
+  // W_S(t) . shift for each row's token t: [n, m] in the LM head's dtype.
+  at::Tensor support_logit_change(const at::Tensor& tok, const at::Tensor& shift) const;
+  // Builds the per-token supports once per layer (kl_lens with LensSupport::TopM).
+  void prepare_top_m() const;
 
   const ForwardModel* m_model = nullptr;
   const FullModelContext* m_full = nullptr;
@@ -139,6 +175,12 @@ class LayerBarriers {
   double m_output_energy = 0.0;      // sum over every rank's tokens of ||y||² (output_l2)
   mutable std::uint64_t m_evaluations = 0;
   mutable at::Tensor m_base_logp;  // kl_lens: unperturbed log-probs of every token, when small
+  LensSupportOptions m_lens;
+  // kl_lens top-m, per token: support entries [T, m] (by descending p) followed by the tail
+  // sample [T, r], the support's fp64 log p [T, m]
+  // (-inf past the token's own support size), log of the tail mass [T], and the tail's
+  // p-weighted LM-head row sum sum_{v in tail} p_v W_v [T, H] fp64.
+  mutable at::Tensor m_support, m_support_logp, m_tail_logmass, m_tail_row;
 };
 
 }  // namespace hc::native
