@@ -151,6 +151,7 @@ int main(int argc, char** argv) {
   sizes.head_scale = static_cast<float>(std::atof(arg(argc, argv, "--head-scale", "1")));
   sizes.expert_scale = static_cast<float>(std::atof(arg(argc, argv, "--expert-scale", "1")));
   LensSupportOptions top_m;
+  top_m.kind = LensSupport::TopM;
   top_m.max_support = std::atoi(arg(argc, argv, "--max-support", "256"));
   top_m.tail_mass = std::atof(arg(argc, argv, "--tail-mass", "0.001"));
   top_m.tail_samples = std::atoi(arg(argc, argv, "--tail-samples", "64"));

@@ -25,7 +25,7 @@ struct ExtractArgs {
   int max_triangles = 4096;
   double candidate_quantile = 0.75;
   std::size_t router_sample = 512;
-  std::string lens_support = "top-m";
+  std::string lens_support = "auto";
   LensSupportOptions lens;
   int processes = 0;  // --estimate only; 0: WORLD_SIZE or 1
   bool resume = false, json = false, estimate = false;
@@ -41,6 +41,8 @@ int run_estimate(const ExtractArgs& args) {
   e.barrier = take_option("--barrier", parse_barrier(args.barrier));
   e.max_triangles = args.max_triangles;
   e.candidate_quantile = args.candidate_quantile;
+  e.lens = args.lens;
+  e.lens.kind = take_option("--lens-support", parse_lens_support(args.lens_support));
   e.processes = args.processes;
   if (e.processes <= 0) {
     const char* world = std::getenv("WORLD_SIZE");
@@ -144,8 +146,8 @@ int run_extract_command(const ExtractArgs& args) {
          {"tokens", stats.tokens},
          {"barrier", stats.barrier},
          {"compute_dtype", compute_dtype_name(options.compute_dtype)},
-         {"lens_support", options.barrier == BarrierKind::KlLens
-                              ? nlohmann::json(lens_support_name(options.lens.kind))
+         {"lens_support", stats.metadata.count("lens_support") > 0
+                              ? nlohmann::json(stats.metadata.at("lens_support"))
                               : nlohmann::json(nullptr)},
          {"processes", summary.processes},
          {"triangles", triangles},
@@ -208,8 +210,9 @@ Command add_extract_command(CLI::App& root) {
   cmd->add_option("--lens-support", args->lens_support,
                   "kl_lens: how each token's next-token distribution is evaluated: top-m (its "
                   "most probable entries exactly, the rest as one bucket, exact to first order "
-                  "and sampled at second; cost independent of the vocabulary) or full (every "
-                  "vocabulary entry)")
+                  "and sampled at second; cost independent of the vocabulary), full (every "
+                  "vocabulary entry), or auto (top-m when the vocabulary is at least 4x "
+                  "max-support + tail-samples, else full)")
       ->capture_default_str();
   cmd->add_option("--lens-tail-mass", args->lens.tail_mass,
                   "top-m: a token's support grows until the rest holds at most this mass")

@@ -90,6 +90,8 @@ int run_extract_estimate(const EstimateArgs& args) {
   request.barrier = args.barrier;
   request.max_triangles = args.max_triangles;
   request.candidate_quantile = args.candidate_quantile;
+  request.lens = args.lens;
+  request.lens.kind = resolve_lens_support(args.lens, spec->vocab_size);
   request.processes = args.processes;
   request.checkpoint_bytes_per_value = value_bytes(config);
   const DeviceProfile device = estimate_device(args.device);
@@ -115,6 +117,9 @@ int run_extract_estimate(const EstimateArgs& args) {
                 {"tokens", request.tokens},
                 {"seq_len", request.seq_len},
                 {"barrier", barrier_name(request.barrier)},
+                {"lens_support", request.barrier == BarrierKind::KlLens
+                                     ? nlohmann::json(lens_support_name(request.lens.kind))
+                                     : nlohmann::json(nullptr)},
                 {"compute_dtype", compute_dtype_name(request.dtype)},
                 {"processes", request.processes},
                 {"device", device.name},
@@ -134,7 +139,11 @@ int run_extract_estimate(const EstimateArgs& args) {
             << "): " << e.moe_layers << " MoE layers x " << spec->num_experts << " experts, top-"
             << spec->top_k << ", vocabulary " << spec->vocab_size << "\n"
             << request.tokens << " tokens in sequences of " << request.seq_len << ", "
-            << barrier_name(request.barrier) << ", " << compute_dtype_name(request.dtype)
+            << barrier_name(request.barrier)
+            << (request.barrier == BarrierKind::KlLens
+                    ? std::string(" (") + lens_support_name(request.lens.kind) + " lens)"
+                    : std::string())
+            << ", " << compute_dtype_name(request.dtype)
             << " products, " << request.processes << " process(es) on " << device.name
             << strprintf(" (%.1f TFLOP/s sustained)\n", rate / 1e12);
   std::cout << strprintf("  %-11s %12s %12s\n", "stage", "TFLOP", "time");

@@ -14,6 +14,7 @@ struct EstimateArgs {
   BarrierKind barrier = BarrierKind::KlLens;
   int max_triangles = 4096, processes = 1;
   double candidate_quantile = 0.75;
+  LensSupportOptions lens;
   bool json = false;
 };
 

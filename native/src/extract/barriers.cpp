@@ -114,14 +114,32 @@ hc::Result<BarrierKind> parse_barrier(const std::string& name) {
 }
 
 const char* lens_support_name(LensSupport support) {
-  return support == LensSupport::Full ? "full" : "top-m";
+  switch (support) {
+    case LensSupport::Auto:
+      return "auto";
+    case LensSupport::Full:
+      return "full";
+    case LensSupport::TopM:
+      return "top-m";
+  }
+  return "unknown";
 }
 
 hc::Result<LensSupport> parse_lens_support(const std::string& name) {
-  for (LensSupport support : {LensSupport::Full, LensSupport::TopM}) {
+  for (LensSupport support : {LensSupport::Auto, LensSupport::Full, LensSupport::TopM}) {
     if (name == lens_support_name(support)) return support;
   }
-  return hc::make_error(hc::ErrorCode::InvalidArgument, name + ": expected full or top-m");
+  return hc::make_error(hc::ErrorCode::InvalidArgument,
+                        name + ": expected auto, full or top-m");
+}
+
+LensSupport resolve_lens_support(const LensSupportOptions& options, std::int64_t vocab) {
+  if (options.kind != LensSupport::Auto) return options.kind;
+  // Below this the support and its sample are a large part of the vocabulary, and grouping
+  // the rows by token costs more than the products it saves (docs/LENS_SUPPORT.md).
+  const std::int64_t columns =
+      std::int64_t(std::max(options.max_support, 1)) + std::max(options.tail_samples, 0);
+  return vocab >= 4 * columns ? LensSupport::TopM : LensSupport::Full;
 }
 
 hc::Result<LayerBarriers> LayerBarriers::create(const ForwardModel& model,
@@ -151,6 +169,7 @@ hc::Result<LayerBarriers> LayerBarriers::create(const ForwardModel& model,
   b.m_tf32 = options.dtype == ComputeDtype::Tf32;
   b.m_collective = options.collective;
   b.m_lens = options.lens;
+  b.m_lens.kind = resolve_lens_support(options.lens, spec.vocab_size);
   if (b.m_lens.kind == LensSupport::TopM &&
       (!(b.m_lens.tail_mass >= 0.0 && b.m_lens.tail_mass < 1.0) || b.m_lens.max_support < 1 ||
        b.m_lens.tail_samples < 0)) {

@@ -127,14 +127,22 @@ ExtractEstimate estimate_extract(const MoeModelSpec& s, const EstimateRequest& r
   out.pair_groups = pairs;
   out.triangle_groups = triples;
   out.merged_token_evaluations = L_moe * (pairs * u2 + triples * u3);
-  // Memory traffic of one scored row: the logit shift written and read in fp32, and about 13
-  // passes over the fp64 KL terms (conversions, two log-sum-exps, the weighted sum).
-  const double row_bytes = V * (4 * 4 + 13 * 8);
+  // kl_lens scores each row on C columns: the whole vocabulary, or (top-m) each token's
+  // support and tail sample, whose LM-head rows are gathered once per token and batch.
+  const bool top_m = r.barrier == BarrierKind::KlLens &&
+                     resolve_lens_support(r.lens, s.vocab_size) == LensSupport::TopM;
+  const double C =
+      top_m ? std::min(double(r.lens.max_support), V) + double(std::max(r.lens.tail_samples, 0))
+            : V;
+  // Memory traffic of one scored row: the logit shift written and read in fp32, about 13
+  // passes over the fp64 KL terms (conversions, two log-sum-exps, the weighted sum), and about
+  // ten fp64 passes over the hidden state (the normed shift).
+  const double row_bytes = C * (4 * 4 + 13 * 8) + H * 8 * 10;
   auto group_cost = [&](double groups, double rows, double members) {
     double mlp = groups * (rows * 6 * H * I + members * 3 * H * I);
     double head_flops = 0.0;
     if (r.barrier == BarrierKind::KlLens) {
-      head_flops = groups * rows * (head + 12 * V);  // product + fp64 softmax/KL terms
+      head_flops = groups * rows * (2 * H * C + 12 * C);  // product + fp64 softmax/KL terms
     } else if (r.barrier == BarrierKind::KlFull) {
       // Each group reruns the later layers over every token.
       head_flops = groups * T * (head + later_layers_per_token);
@@ -146,7 +154,11 @@ ExtractEstimate estimate_extract(const MoeModelSpec& s, const EstimateRequest& r
   };
   const auto [pair_mlp, pair_head] = group_cost(pairs, u2, 2);
   const auto [tri_mlp, tri_head] = group_cost(triples, u3, 3);
-  const double base_rows = r.barrier == BarrierKind::KlLens ? T * head : 0.0;
+  // Once per layer and token: the unperturbed logits (top-m: also the tail's p-weighted head
+  // row, and about ten fp32 passes over the vocabulary to find the support and sample).
+  const double base_rows = r.barrier != BarrierKind::KlLens ? 0.0
+                           : top_m                          ? T * (2 * head + 10 * V)
+                                                            : T * head;
 
   auto stage = [&](const std::string& name, double product_flops, double mlp_flops, double bytes) {
     StageCost c;
@@ -191,8 +203,15 @@ ExtractEstimate estimate_extract(const MoeModelSpec& s, const EstimateRequest& r
   const double head_bytes = V * H * (r.dtype == ComputeDtype::Bf16 ? 2.0 : 4.0);
   const double activations =
       Tp * H * 4 * 5 + Tp * k * H * (4 + mlp_value_bytes) + double(s.num_heads) * S * S * 4;
-  const double base_cache = Tp * V <= double(int64_t(1) << 28) ? Tp * V * 4 : 0.0;
-  const double head_batch = 512 * V * 4 * 3 + 64 * V * 8 * 3;
+  // Full: the unperturbed log-probabilities [T, V] when they fit 2^28 values, and batches of
+  // 512 rows over the vocabulary. Top-m: per token its support, sample and tail row, batches
+  // of 2^23 shift values in fp64 (a few copies) and 2^24-value gathers of LM-head rows.
+  const double base_cache = top_m ? Tp * (C * 8 + (C - r.lens.tail_samples) * 8 + H * 8)
+                            : Tp * V <= double(int64_t(1) << 28) ? Tp * V * 4
+                                                                 : 0.0;
+  const double head_batch = top_m ? double(int64_t(1) << 23) * 8 * 6 +
+                                        double(int64_t(1) << 24) * 4 * 3 + 64 * V * 8 * 3
+                                  : 512 * V * 4 * 3 + 64 * V * 8 * 3;
   const double barriers_peak =
       largest_layer * 4 + expert_values * 4 + head_bytes + activations + base_cache + head_batch;
   const double embedding_peak = V * H * 4 + Tp * H * 4;

@@ -393,6 +393,7 @@ hc::Status prepare(const ExtractOptions& requested, const Collective& collective
   setup.model.emplace(std::move(opened).value());
   const MoeModelSpec& spec = setup.model->spec();
   if (options.seq_len == 0) options.seq_len = default_sequence_length(spec);
+  options.lens.kind = resolve_lens_support(options.lens, spec.vocab_size);
   auto calibration = read_calibration(options, spec);
   if (!calibration.ok()) return calibration.error();
   setup.calibration.emplace(std::move(calibration).value());

@@ -407,12 +407,10 @@ BOOST_FIXTURE_TEST_CASE(cli_writes_a_statistics_file_that_decomposes, ExtractCli
   }
   // Format 1.1: mean router probabilities (a softmax: they sum to 1), the router sample (every
   // token here, fewer than --router-sample) and leave-one-out barriers (>= 0, not all zero).
-  // Format 1.2: the lens evaluation and its parameters.
+  // Format 1.2: the lens evaluation; auto picks full for this 64-entry vocabulary.
   BOOST_CHECK_EQUAL(stats.metadata.at("format_version"), "1.2");
-  BOOST_CHECK_EQUAL(stats.metadata.at("lens_support"), "top-m");
-  BOOST_CHECK_EQUAL(stats.metadata.at("lens_tail_mass"), "0.001");
-  BOOST_CHECK_EQUAL(stats.metadata.at("lens_max_support"), "256");
-  BOOST_CHECK_EQUAL(stats.metadata.at("lens_tail_samples"), "64");
+  BOOST_CHECK_EQUAL(stats.metadata.at("lens_support"), "full");
+  BOOST_CHECK_EQUAL(stats.metadata.count("lens_tail_mass"), 0u);
   for (const auto& layer : stats.layers) {
     double total = 0.0, loo = 0.0;
     for (float p : layer.router_prob) total += p;
@@ -424,8 +422,23 @@ BOOST_FIXTURE_TEST_CASE(cli_writes_a_statistics_file_that_decomposes, ExtractCli
   }
   ok("select s.hcstats --method loo --ratio 0.5 --out loo.json");
   ok("extract --model model --ids calib.ids --tokens 128 --seq-len 32 --router-sample 16 "
-     "--max-triangles 0 --out few.hcstats");
-  BOOST_CHECK_EQUAL(read_stats_file("few.hcstats").layers.front().router_sample_rows, 16u);
+     "--max-triangles 0 --lens-support top-m --lens-max-support 8 --lens-tail-samples 4 --out "
+     "few.hcstats");
+  const hc::StatsFile few = read_stats_file("few.hcstats");
+  BOOST_CHECK_EQUAL(few.layers.front().router_sample_rows, 16u);
+  BOOST_CHECK_EQUAL(few.metadata.at("lens_support"), "top-m");
+  BOOST_CHECK_EQUAL(few.metadata.at("lens_tail_mass"), "0.001");
+  BOOST_CHECK_EQUAL(few.metadata.at("lens_max_support"), "8");
+  BOOST_CHECK_EQUAL(few.metadata.at("lens_tail_samples"), "4");
+  for (const char* bad : {"--lens-support some", "--lens-tail-mass 1", "--lens-max-support 0",
+                          "--lens-tail-samples -1"}) {
+    const RunResult r =
+        run(std::string("extract --model model --ids calib.ids --tokens 64 --seq-len 32 ") + bad +
+            " --out bad.hcstats");
+    BOOST_CHECK_EQUAL(r.code, 2);
+    BOOST_CHECK_MESSAGE(contains(r.err, "--lens-"), r.err);
+    BOOST_CHECK(!fs::exists(work / "bad.hcstats"));
+  }
   ok("decompose s.hcstats --json");
   ok("select s.hcstats --ratio 0.5 --compare");
   BOOST_CHECK(!fs::exists(work / "s.hcstats.partial"));

@@ -40,16 +40,17 @@ hc::Result<ComputeDtype> parse_compute_dtype(const std::string& name, at::Device
 
 // How kl_lens evaluates the next-token distributions (docs/METHOD.md §8.1).
 enum class LensSupport {
+  Auto,  // TopM where it does less work: V >= 4 (max_support + tail_samples); else Full
   Full,  // every vocabulary entry: one LM-head row product per entry, O(V·H) per scored row
   TopM,  // each token's top-m entries exactly, the rest as one bucket exact to first order:
          // O(m·H) per scored row; a lower bound of the full KL
 };
-const char* lens_support_name(LensSupport support);  // "full", "top-m"
+const char* lens_support_name(LensSupport support);  // "auto", "full", "top-m"
 // InvalidArgument naming the accepted values.
 hc::Result<LensSupport> parse_lens_support(const std::string& name);
 
 struct LensSupportOptions {
-  LensSupport kind = LensSupport::TopM;
+  LensSupport kind = LensSupport::Auto;
   // TopM: each token's support is its most probable entries up to 1 - tail_mass of p, at most
   // max_support of them (fewer when V is smaller).
   double tail_mass = 1e-3;
@@ -58,6 +59,9 @@ struct LensSupportOptions {
   // the tail's second-order term to the log-partition. 0: first order only (a lower bound).
   int tail_samples = 64;
 };
+
+// What Auto means for a vocabulary of `vocab` entries (Full and TopM stay as they are).
+LensSupport resolve_lens_support(const LensSupportOptions& options, std::int64_t vocab);
 
 // How a LayerBarriers computes: precision, and the ranks it shares the tokens with.
 struct BarrierOptions {

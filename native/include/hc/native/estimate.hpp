@@ -28,6 +28,7 @@ struct EstimateRequest {
   ComputeDtype dtype = ComputeDtype::Fp32;
   int max_triangles = 4096;
   double candidate_quantile = 0.75;
+  LensSupportOptions lens;  // kl_lens; Auto is resolved against the vocabulary
   int processes = 1;
   double checkpoint_bytes_per_value = 2.0;  // torch_dtype of the checkpoint
 };
