@@ -109,7 +109,8 @@ double spearman(const std::vector<double>& a, const std::vector<double>& b) {
   auto ranks = [](const std::vector<double>& v) {
     std::vector<std::size_t> order(v.size());
     for (std::size_t i = 0; i < v.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) { return v[x] < v[y]; });
+    std::sort(order.begin(), order.end(),
+              [&](std::size_t x, std::size_t y) { return v[x] < v[y]; });
     std::vector<double> r(v.size());
     for (std::size_t i = 0; i < order.size();) {
       std::size_t j = i;
@@ -165,11 +166,11 @@ int main(int argc, char** argv) {
                  (device.ok() ? dtype.error() : device.error()).message.c_str());
     return 2;
   }
-  const fs::path model_dir = fs::temp_directory_path() / "hc-bench-baseline" /
-                             ("olmoe-" + std::to_string(sizes.hidden) + "x" +
-                              std::to_string(sizes.experts) + "x" + std::to_string(sizes.vocab) +
-                              "-s" + arg(argc, argv, "--head-scale", "1") + "-e" +
-                              arg(argc, argv, "--expert-scale", "1"));
+  const fs::path model_dir =
+      fs::temp_directory_path() / "hc-bench-baseline" /
+      ("olmoe-" + std::to_string(sizes.hidden) + "x" + std::to_string(sizes.experts) + "x" +
+       std::to_string(sizes.vocab) + "-s" + arg(argc, argv, "--head-scale", "1") + "-e" +
+       arg(argc, argv, "--expert-scale", "1"));
   if (!fs::exists(model_dir / "config.json")) {
     fs::create_directories(model_dir);
     if (auto e = write_random_checkpoint(model_dir, Family::Olmoe, sizes, 5, hc::Dtype::BF16);
@@ -205,7 +206,8 @@ int main(int argc, char** argv) {
   // Entropy of the lens distributions the barriers are measured against.
   std::vector<double> entropy;
   {
-    const at::Tensor norm = ops::load_tensor(model->checkpoint(), model->spec().final_norm, *device);
+    const at::Tensor norm =
+        ops::load_tensor(model->checkpoint(), model->spec().final_norm, *device);
     const at::Tensor head = ops::load_tensor(model->checkpoint(), model->spec().lm_head, *device);
     const at::Tensor lp = at::log_softmax(
         at::linear(ops::rms_norm(obs.output.to(at::kFloat), norm, model->spec().rms_norm_eps),
@@ -266,9 +268,8 @@ int main(int argc, char** argv) {
               full_s / top_s);
   std::printf("speed-up of full over straightforward: %.2fx; largest relative disagreement %.2e\n",
               base_s / full_s, worst);
-  std::printf(
-      "top-m against full: relative error median %.2e, p95 %.2e, max %.2e; Spearman %.5f\n",
-      quantile_of(error, 0.5), quantile_of(error, 0.95), quantile_of(error, 1.0),
-      spearman(fast, exact));
+  std::printf("top-m against full: relative error median %.2e, p95 %.2e, max %.2e; Spearman %.5f\n",
+              quantile_of(error, 0.5), quantile_of(error, 0.95), quantile_of(error, 1.0),
+              spearman(fast, exact));
   return 0;
 }

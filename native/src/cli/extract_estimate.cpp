@@ -143,8 +143,8 @@ int run_extract_estimate(const EstimateArgs& args) {
             << (request.barrier == BarrierKind::KlLens
                     ? std::string(" (") + lens_support_name(request.lens.kind) + " lens)"
                     : std::string())
-            << ", " << compute_dtype_name(request.dtype)
-            << " products, " << request.processes << " process(es) on " << device.name
+            << ", " << compute_dtype_name(request.dtype) << " products, " << request.processes
+            << " process(es) on " << device.name
             << strprintf(" (%.1f TFLOP/s sustained)\n", rate / 1e12);
   std::cout << strprintf("  %-11s %12s %12s\n", "stage", "TFLOP", "time");
   for (const auto& s : e.stages) {

@@ -129,8 +129,7 @@ hc::Result<LensSupport> parse_lens_support(const std::string& name) {
   for (LensSupport support : {LensSupport::Auto, LensSupport::Full, LensSupport::TopM}) {
     if (name == lens_support_name(support)) return support;
   }
-  return hc::make_error(hc::ErrorCode::InvalidArgument,
-                        name + ": expected auto, full or top-m");
+  return hc::make_error(hc::ErrorCode::InvalidArgument, name + ": expected auto, full or top-m");
 }
 
 LensSupport resolve_lens_support(const LensSupportOptions& options, std::int64_t vocab) {
@@ -485,8 +484,7 @@ at::Tensor LayerBarriers::support_logit_change(const at::Tensor& tok,
   const at::Tensor sorted_rank = row_rank.index_select(0, order);
   const at::Tensor sorted_counts = counts.index_select(0, by_count);
   const at::Tensor first = at::cumsum(sorted_counts, 0) - sorted_counts;
-  const at::Tensor slot =
-      at::arange(rows, order.options()) - first.index_select(0, sorted_rank);
+  const at::Tensor slot = at::arange(rows, order.options()) - first.index_select(0, sorted_rank);
   const at::Tensor sorted_tokens = unique.index_select(0, by_count);
   const at::Tensor counts_cpu = sorted_counts.to(at::kCPU).contiguous();
   const int64_t* count = counts_cpu.data_ptr<int64_t>();
@@ -499,8 +497,10 @@ at::Tensor LayerBarriers::support_logit_change(const at::Tensor& tok,
     const int64_t b = std::min(groups, a + std::max<int64_t>(1, kChunkElements / per_token));
     int64_t n = 0;
     for (int64_t g = a; g < b; ++g) n += count[g];
-    const at::Tensor w = m_head.index_select(0, m_support.index_select(0, sorted_tokens.slice(0, a, b)).reshape({-1}))
-                             .view({b - a, m, hidden});
+    const at::Tensor w =
+        m_head
+            .index_select(0, m_support.index_select(0, sorted_tokens.slice(0, a, b)).reshape({-1}))
+            .view({b - a, m, hidden});
     const at::Tensor local = sorted_rank.slice(0, row, row + n) - a;
     const at::Tensor where = slot.slice(0, row, row + n);
     at::Tensor x = at::zeros({b - a, width, hidden}, shift_h.options());
@@ -644,9 +644,8 @@ hc::Result<std::vector<float>> LayerBarriers::score(
         if (top_m) {
           kl = kl_top_m(tok, base, delta).to(at::kCPU);
         } else {
-          const at::Tensor logp = base_logp.defined()
-                                      ? base_logp.index_select(0, tok)
-                                      : head_logp(base, m_norm_weight, m_head, eps);
+          const at::Tensor logp = base_logp.defined() ? base_logp.index_select(0, tok)
+                                                      : head_logp(base, m_norm_weight, m_head, eps);
           kl = kl_from_shift(logp, base, delta).to(at::kCPU);
         }
         const double* values = kl.data_ptr<double>();

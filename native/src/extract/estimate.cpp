@@ -209,9 +209,9 @@ ExtractEstimate estimate_extract(const MoeModelSpec& s, const EstimateRequest& r
   const double base_cache = top_m ? Tp * (C * 8 + (C - r.lens.tail_samples) * 8 + H * 8)
                             : Tp * V <= double(int64_t(1) << 28) ? Tp * V * 4
                                                                  : 0.0;
-  const double head_batch = top_m ? double(int64_t(1) << 23) * 8 * 6 +
-                                        double(int64_t(1) << 24) * 4 * 3 + 64 * V * 8 * 3
-                                  : 512 * V * 4 * 3 + 64 * V * 8 * 3;
+  const double head_batch =
+      top_m ? double(int64_t(1) << 23) * 8 * 6 + double(int64_t(1) << 24) * 4 * 3 + 64 * V * 8 * 3
+            : 512 * V * 4 * 3 + 64 * V * 8 * 3;
   const double barriers_peak =
       largest_layer * 4 + expert_values * 4 + head_bytes + activations + base_cache + head_batch;
   const double embedding_peak = V * H * 4 + Tp * H * 4;

@@ -282,10 +282,10 @@ hc::Result<hc::LayerStats> extract_layer(const ForwardModel& model, const LayerO
                                          const std::string& where, const ExtractProgress& progress,
                                          ExtractSummary& summary) {
   auto t0 = Clock::now();
-  auto barriers = LayerBarriers::create(
-      model, obs, options.barrier, full,
-      BarrierOptions{options.compute_dtype, &collective, options.router_sample, token_offset,
-                     options.lens});
+  auto barriers =
+      LayerBarriers::create(model, obs, options.barrier, full,
+                            BarrierOptions{options.compute_dtype, &collective,
+                                           options.router_sample, token_offset, options.lens});
   if (!barriers.ok()) return barriers.error();
   hc::LayerStats stats;
   stats.layer = obs.layer;

@@ -296,8 +296,9 @@ BOOST_AUTO_TEST_CASE(top_m_support_against_full_vocabulary) {
     BOOST_CHECK_LT(sampled_error / double(measured), 0.05);
   }
   // Impossible settings are refused.
-  for (const BarrierOptions& bad : {with_lens(LensSupport::TopM, 0), with_lens(LensSupport::TopM, 8, 1.0),
-                                    with_lens(LensSupport::TopM, 8, -0.1), with_lens(LensSupport::TopM, 8, 0.0, -1)}) {
+  for (const BarrierOptions& bad :
+       {with_lens(LensSupport::TopM, 0), with_lens(LensSupport::TopM, 8, 1.0),
+        with_lens(LensSupport::TopM, 8, -0.1), with_lens(LensSupport::TopM, 8, 0.0, -1)}) {
     auto lb = LayerBarriers::create(*model, seen[0], BarrierKind::KlLens, nullptr, bad);
     BOOST_REQUIRE(!lb.ok());
     BOOST_CHECK(contains(lb.error().message, "top-m support"));

@@ -31,7 +31,7 @@ struct ExtractOptions {
   double candidate_quantile = 0.75;  // stage 1: all three pair barriers <= this quantile
   ComputeDtype compute_dtype = ComputeDtype::Fp32;  // of the barrier products
   LensSupportOptions lens;  // kl_lens: full vocabulary or top-m support (docs/METHOD.md §8.1)
-  bool resume = false;                              // reuse the layers of an interrupted run
+  bool resume = false;      // reuse the layers of an interrupted run
   // Calibration tokens whose router logits are kept per layer (`router_logit_sample`, what the
   // gate-mass correction of `apply` evaluates plans on); 0: none.
   std::size_t router_sample = 512;
