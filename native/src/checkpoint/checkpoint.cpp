@@ -163,6 +163,12 @@ std::vector<std::pair<std::string, std::uint64_t>> Checkpoint::shards() const {
   return out;
 }
 
+std::uint64_t Checkpoint::tensor_bytes() const {
+  std::uint64_t total = 0;
+  for (const auto& [name, where] : m_where) total += where.tensor->byte_size();
+  return total;
+}
+
 hc::Result<std::vector<float>> Checkpoint::read_f32(const std::string& name) const {
   auto where = locate(name);
   if (!where.ok()) return where.error();
@@ -173,6 +179,7 @@ hc::Result<std::vector<float>> Checkpoint::read_f32(const std::string& name) con
   }
   std::vector<float> values(t.element_count());
   const auto raw = m_shards[where->shard].view.bytes(t);
+  *m_bytes_read += raw.size();
   auto decoded = decode_f32(t.dtype, raw, values);
   m_shards[where->shard].file.drop_pages(raw);  // streamed: keep resident memory near one layer
   if (!decoded.ok()) return malformed(source + ": " + decoded.error().message);

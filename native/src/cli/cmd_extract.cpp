@@ -152,6 +152,8 @@ int run_extract_command(const ExtractArgs& args) {
          {"processes", summary.processes},
          {"triangles", triangles},
          {"seconds", summary.seconds},
+         {"checkpoint_bytes", summary.checkpoint_bytes},
+         {"checkpoint_bytes_read", summary.checkpoint_bytes_read},
          {"stage_seconds",
           {{"expert_stats", summary.stats_seconds},
            {"pairs", summary.pair_seconds},

@@ -113,6 +113,10 @@ hc::Result<BarrierKind> parse_barrier(const std::string& name) {
                         name + ": expected kl_lens, kl_full or output_l2");
 }
 
+const std::string& head_name(const MoeModelSpec& spec) {
+  return spec.lm_head.empty() ? spec.embed_tokens : spec.lm_head;
+}
+
 const char* lens_support_name(LensSupport support) {
   switch (support) {
     case LensSupport::Auto:
@@ -199,10 +203,12 @@ hc::Result<LayerBarriers> LayerBarriers::create(const ForwardModel& model,
     if (!layer.correction_bias.empty()) {
       b.m_correction = detail::load_tensor(ck, layer.correction_bias, device);
     }
-    b.m_norm_weight = detail::load_tensor(ck, spec.final_norm, device);
-    b.m_head =
-        detail::load_tensor(ck, spec.lm_head.empty() ? spec.embed_tokens : spec.lm_head, device)
-            .to(b.m_dtype);
+    b.m_norm_weight = options.final_norm.defined()
+                          ? options.final_norm
+                          : detail::load_tensor(ck, spec.final_norm, device);
+    b.m_head = (options.lm_head.defined() ? options.lm_head
+                                          : detail::load_tensor(ck, head_name(spec), device))
+                   .to(b.m_dtype);
   } catch (...) {
     return error_from_exception(std::current_exception(),
                                 "barriers: layer " + std::to_string(observation.layer));

@@ -18,7 +18,9 @@
 #include "hc/complex.hpp"
 #include "hc/native/file_io.hpp"
 #include "hc/native/forward.hpp"
+#include "hc/native/forward_ops.hpp"
 #include "hc/native/text.hpp"
+#include "hc/native/torch_errors.hpp"
 
 namespace hc::native {
 namespace {
@@ -276,16 +278,21 @@ hc::Status prepare_full_context(const ForwardModel& model,
 }
 
 // Statistics, pair barriers, candidate triangles and their barriers of one MoE layer.
+// The LM head and final norm, read once per run and shared by every layer's barriers.
+struct Head {
+  at::Tensor weight, norm;
+};
+
 hc::Result<hc::LayerStats> extract_layer(const ForwardModel& model, const LayerObservation& obs,
-                                         const ExtractOptions& options, std::int64_t token_offset,
-                                         const FullModelContext* full, Collective& collective,
-                                         const std::string& where, const ExtractProgress& progress,
-                                         ExtractSummary& summary) {
+                                         const ExtractOptions& options, const Head& head,
+                                         std::int64_t token_offset, const FullModelContext* full,
+                                         Collective& collective, const std::string& where,
+                                         const ExtractProgress& progress, ExtractSummary& summary) {
   auto t0 = Clock::now();
-  auto barriers =
-      LayerBarriers::create(model, obs, options.barrier, full,
-                            BarrierOptions{options.compute_dtype, &collective,
-                                           options.router_sample, token_offset, options.lens});
+  auto barriers = LayerBarriers::create(
+      model, obs, options.barrier, full,
+      BarrierOptions{options.compute_dtype, &collective, options.router_sample, token_offset,
+                     options.lens, head.weight, head.norm});
   if (!barriers.ok()) return barriers.error();
   hc::LayerStats stats;
   stats.layer = obs.layer;
@@ -457,6 +464,15 @@ hc::Result<ExtractSummary> extract_with(const ExtractOptions& requested, Collect
     HC_TRY_STATUS(prepare_full_context(model, local, full));
   }
 
+  Head head;
+  const auto head_read = guard_torch("reading the LM head", [&] {
+    head.weight = detail::load_tensor(model.checkpoint(), head_name(spec), model.device());
+    head.norm = detail::load_tensor(model.checkpoint(), spec.final_norm, model.device());
+    return true;
+  });
+  HC_TRY_STATUS(collective.agree(head_read.ok(), "reading the LM head"));
+  if (!head_read.ok()) return head_read.error();
+
   ExtractSummary summary;
   summary.processes = collective.world();
   std::optional<hc::Error> failure;
@@ -468,7 +484,7 @@ hc::Result<ExtractSummary> extract_with(const ExtractOptions& requested, Collect
     const std::string where = "layer " + std::to_string(obs.layer) + " (" +
                               std::to_string(layer_position) + "/" +
                               std::to_string(moe_layers.size()) + ")";
-    auto stats = extract_layer(model, obs, options, token_offset, &full, collective, where,
+    auto stats = extract_layer(model, obs, options, head, token_offset, &full, collective, where,
                                progress, summary);
     if (!stats.ok()) {
       failure = stats.error();
@@ -504,6 +520,8 @@ hc::Result<ExtractSummary> extract_with(const ExtractOptions& requested, Collect
   HC_TRY_STATUS(collective.agree(written.ok(), "writing " + options.out.string()));
   if (!written.ok()) return written.error();
   summary.seconds = since(start);
+  summary.checkpoint_bytes = model.checkpoint().tensor_bytes();
+  summary.checkpoint_bytes_read = model.checkpoint().bytes_read();
   return summary;
 }
 

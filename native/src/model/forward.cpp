@@ -2,6 +2,8 @@
 // LibTorch exceptions and load failures into hc::Result at its public edge.
 #include "hc/native/forward.hpp"
 
+#include <optional>
+
 #include <cmath>
 #include <exception>
 #include <string>
@@ -191,6 +193,10 @@ hc::Result<std::vector<at::Tensor>> ForwardModel::run_sequences(
       }
       LayerObservation observation;
       if (observe) observation.hidden = at::cat(hidden, 0);
+      // An observer (extract's barriers) needs the layer's experts again: they stay decoded
+      // until it returns, so the layer is read from the checkpoint once.
+      std::optional<detail::LayerWeightScope> layer_weights;
+      if (observe) layer_weights.emplace();
       const at::Tensor mid = at::cat(mids, 0);
       mids.clear();
       const at::Tensor out = mlp_residual(m_spec, spec, m_checkpoint, mid, m_device, observation);

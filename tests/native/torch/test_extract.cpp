@@ -451,6 +451,26 @@ BOOST_FIXTURE_TEST_CASE(cli_writes_a_statistics_file_that_decomposes, ExtractCli
     BOOST_CHECK_LE(layer.triangles.size(), 1u);
 }
 
+BOOST_FIXTURE_TEST_CASE(each_layer_is_read_once, CliFixture) {
+  // A sharded bf16 checkpoint: the barriers use the experts the forward pass decoded and an LM
+  // head read once, so a run reads the checkpoint's tensor bytes once (at most 1.1x).
+  FixtureSizes s = tiny();
+  s.layers = 3;
+  BOOST_REQUIRE(write_random_checkpoint(work / "model", Family::Qwen3Moe, s, 22, hc::Dtype::BF16,
+                                        /*shard_bytes=*/16384)
+                    .ok());
+  BOOST_REQUIRE(fs::exists(work / "model" / "model.safetensors.index.json"));
+  hc::test::write_token_ids(work / "calib.ids", hc::test::token_ids(200, 64, 13, 5));
+  const RunResult r =
+      ok("extract --model model --ids calib.ids --tokens 128 --seq-len 32 --json --out s.hcstats");
+  const auto summary = nlohmann::json::parse(r.out);
+  const double total = summary.at("checkpoint_bytes").get<double>();
+  const double read = summary.at("checkpoint_bytes_read").get<double>();
+  BOOST_CHECK_GT(total, 0.0);
+  BOOST_CHECK_GE(read, total);  // every tensor is needed
+  BOOST_CHECK_LE(read, 1.1 * total);
+}
+
 BOOST_FIXTURE_TEST_CASE(cli_resume_after_kill_is_byte_identical, ExtractCli) {
   const std::string base = "extract --model model --ids calib.ids --tokens 96 --seq-len 32";
   const std::string args = base + " --out s.hcstats";

@@ -60,6 +60,9 @@ struct LensSupportOptions {
   int tail_samples = 64;
 };
 
+// The LM head's tensor name: lm_head, or the tied token embedding.
+const std::string& head_name(const MoeModelSpec& spec);
+
 // What Auto means for a vocabulary of `vocab` entries (Full and TopM stay as they are).
 LensSupport resolve_lens_support(const LensSupportOptions& options, std::int64_t vocab);
 
@@ -76,6 +79,9 @@ struct BarrierOptions {
   std::int64_t token_offset = 0;
   // kl_lens: how the next-token distributions are evaluated.
   LensSupportOptions lens;
+  // The LM head [V, H] and final norm [H] (fp32, on the model's device), read once per run by
+  // the caller; undefined: read from the checkpoint for this layer.
+  at::Tensor lm_head, final_norm;
 };
 
 // kl_full needs the rest of the model and the original next-token log-probabilities.

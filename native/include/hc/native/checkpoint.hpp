@@ -2,9 +2,11 @@
 // validated safetensors shards, with tensor lookup through model.safetensors.index.json.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -43,6 +45,12 @@ class Checkpoint {
   // default [128, 128]).
   hc::Result<std::vector<float>> read_f32(const std::string& name) const;
 
+  // Tensor bytes read_f32 has read from the shards so far (block scales included): what a run
+  // costs in disk reads, since the memory-mapped reads escape the process's I/O counters.
+  std::uint64_t bytes_read() const { return *m_bytes_read; }
+  // All tensor bytes of the checkpoint (the shards' data sections).
+  std::uint64_t tensor_bytes() const;
+
  private:
   friend hc::Result<Checkpoint> open_checkpoint(const std::filesystem::path& dir);
   struct Shard {
@@ -62,6 +70,9 @@ class Checkpoint {
   std::vector<Shard> m_shards;
   std::map<std::string, Location> m_where;
   std::uint64_t m_block_rows = 128, m_block_cols = 128;
+  // Shared so that the Checkpoint stays movable; atomic for readers on several threads.
+  std::shared_ptr<std::atomic<std::uint64_t>> m_bytes_read =
+      std::make_shared<std::atomic<std::uint64_t>>(0);
 };
 
 // Opens a checkpoint directory. Which files are read:

@@ -57,6 +57,8 @@ struct ExtractSummary {
   std::uint64_t pair_evaluations = 0, triangle_evaluations = 0;  // merged-expert token evals
   int processes = 1;                                             // ranks that shared the run
   std::size_t local_sequences = 0;  // calibration sequences this rank forwarded
+  // Tensor bytes of the checkpoint, and what this process read of them (Checkpoint::bytes_read).
+  std::uint64_t checkpoint_bytes = 0, checkpoint_bytes_read = 0;
 };
 
 // Where an interrupted run keeps its finished layers: "<out>.partial/".
