@@ -59,7 +59,8 @@ std::vector<double> straightforward(const ForwardModel& model, const LayerObserv
   ops::FusedCache fused;
   std::vector<ops::ExpertWeights> experts;
   for (int e = 0; e < spec.num_experts; ++e) {
-    experts.push_back(ops::load_expert(spec, layer, model.checkpoint(), e, device, fused));
+    experts.push_back(ops::expert_weights_as(
+        ops::load_expert(spec, layer, model.checkpoint(), e, device, fused), at::kFloat));
   }
   const at::Tensor norm = ops::load_tensor(model.checkpoint(), spec.final_norm, device);
   const at::Tensor head =

@@ -169,6 +169,22 @@ std::uint64_t Checkpoint::tensor_bytes() const {
   return total;
 }
 
+hc::Result<std::vector<std::uint8_t>> Checkpoint::read_raw(const std::string& name) const {
+  auto where = locate(name);
+  if (!where.ok()) return where.error();
+  const hc::TensorInfo& t = *where->tensor;
+  if (t.dtype != hc::Dtype::BF16 && t.dtype != hc::Dtype::F16) {
+    return hc::make_error(hc::ErrorCode::InvalidArgument,
+                          name + ": stored as " + hc::dtype_name(t.dtype) +
+                              "; only BF16 and F16 tensors are read as stored");
+  }
+  const auto raw = m_shards[where->shard].view.bytes(t);
+  *m_bytes_read += raw.size();
+  std::vector<std::uint8_t> bytes(raw.begin(), raw.end());
+  m_shards[where->shard].file.drop_pages(raw);
+  return bytes;
+}
+
 hc::Result<std::vector<float>> Checkpoint::read_f32(const std::string& name) const {
   auto where = locate(name);
   if (!where.ok()) return where.error();

@@ -37,7 +37,7 @@ at::Tensor head_logp(const at::Tensor& h, const at::Tensor& norm_weight, const a
 // else fp32.
 at::Tensor expert_mlp_in(const MoeModelSpec& spec, const detail::ExpertWeights& w,
                          const at::Tensor& x, at::ScalarType dtype) {
-  if (dtype == at::kFloat) return detail::expert_mlp(spec, w, x);
+  if (dtype == at::kFloat) return detail::expert_mlp(spec, detail::expert_weights_as(w, dtype), x);
   const at::ScalarType result = dtype == at::kDouble ? at::kDouble : at::kFloat;
   detail::ExpertWeights cast;
   for (auto [from, to] : {std::pair{&w.gate, &cast.gate},
@@ -226,9 +226,10 @@ hc::Result<LayerBarriers> LayerBarriers::create(const ForwardModel& model,
     const at::Tensor g = gates.index_select(0, tok).gather(1, slot.unsqueeze(1)).squeeze(1);
     const at::Tensor xe = b.m_x.index_select(0, tok);
     const auto& w = b.m_weights[static_cast<std::size_t>(e)];
-    const at::Tensor inner = detail::expert_inner(spec, w, xe);
-    const at::Tensor y =
-        w.down_bias.defined() ? at::linear(inner, w.down, w.down_bias) : at::linear(inner, w.down);
+    const detail::ExpertWeights w32 = detail::expert_weights_as(w, at::kFloat);
+    const at::Tensor inner = detail::expert_inner(spec, w32, xe);
+    const at::Tensor y = w32.down_bias.defined() ? at::linear(inner, w32.down, w32.down_bias)
+                                                 : at::linear(inner, w32.down);
     routed_sum.index_add_(0, tok, y * g.unsqueeze(1));
     b.m_routed.push_back(tok);
     b.m_routed_gate.push_back(g);

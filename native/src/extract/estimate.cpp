@@ -175,9 +175,9 @@ ExtractEstimate estimate_extract(const MoeModelSpec& s, const EstimateRequest& r
   stage("pairs", L_moe * (pair_head + base_rows), L_moe * pair_mlp, L_moe * traffic(pairs, u2));
   stage("triangles", L_moe * tri_head, L_moe * tri_mlp, L_moe * traffic(triples, u3));
 
-  // Disk: every tensor once in the forward pass; a MoE layer's experts and the LM head again for
-  // its barriers (each process reads all of them).
-  double total_values = 0.0, largest_layer = 0.0, head_values = 0.0;
+  // Disk: every tensor once (each process reads all of them): the barriers use the experts the
+  // forward pass decoded and an LM head read once per run (tested: native.extract).
+  double total_values = 0.0, largest_layer = 0.0;
   std::vector<double> per_layer(s.layers.size(), 0.0);
   for (const ExpectedTensor& t : expected_tensors(s)) {
     double n = 1.0;
@@ -186,21 +186,18 @@ ExtractEstimate estimate_extract(const MoeModelSpec& s, const EstimateRequest& r
     const double layer = layer_of(t.name);
     if (layer >= 0 && layer < double(per_layer.size())) {
       per_layer[static_cast<std::size_t>(layer)] += n;
-    } else if (t.name == s.lm_head || (s.lm_head.empty() && t.name == s.embed_tokens)) {
-      head_values = n;
     }
   }
   for (double v : per_layer) largest_layer = std::max(largest_layer, v);
   const double expert_values = E * 3 * H * I;
-  out.disk_bytes =
-      r.checkpoint_bytes_per_value * (total_values + L_moe * (expert_values + head_values));
+  out.disk_bytes = r.checkpoint_bytes_per_value * total_values;
   out.seconds += out.disk_bytes / device.disk_bytes_per_s;
 
-  // Device memory of one process: a decoded layer and the layer's experts kept for barriers
-  // (fp32), the LM head in the product dtype, the embedding table while embedding, and the
-  // activations of its tokens.
+  // Device memory of one process: a decoded layer, the LM head, the embedding table while
+  // embedding, and the activations of its tokens.
   const double Tp = T / P;
-  const double head_bytes = V * H * (r.dtype == ComputeDtype::Bf16 ? 2.0 : 4.0);
+  // The LM head read once per run (fp32), plus its bf16 copy for bf16 products.
+  const double head_bytes = V * H * (r.dtype == ComputeDtype::Bf16 ? 6.0 : 4.0);
   const double activations =
       Tp * H * 4 * 5 + Tp * k * H * (4 + mlp_value_bytes) + double(s.num_heads) * S * S * 4;
   // Full: the unperturbed log-probabilities [T, V] when they fit 2^28 values, and batches of
@@ -212,8 +209,18 @@ ExtractEstimate estimate_extract(const MoeModelSpec& s, const EstimateRequest& r
   const double head_batch =
       top_m ? double(int64_t(1) << 23) * 8 * 6 + double(int64_t(1) << 24) * 4 * 3 + 64 * V * 8 * 3
             : 512 * V * 4 * 3 + 64 * V * 8 * 3;
+  // The barriers share the forward's decoded experts; gpt-oss's interleaved gate/up columns are
+  // copied to contiguous ones.
+  const double barrier_copies = s.layout == ExpertLayout::FusedInterleaved
+                                    ? expert_values * 2.0 / 3.0 * r.checkpoint_bytes_per_value
+                                    : 0.0;
+  // Experts stay in the checkpoint's dtype when it is BF16 or F16 (2 bytes), else fp32; the
+  // rest of the layer is decoded to fp32.
+  const double held = r.checkpoint_bytes_per_value == 2.0 ? 2.0 : 4.0;
+  const double layer_bytes = std::min(expert_values, largest_layer) * held +
+                             std::max(0.0, largest_layer - expert_values) * 4;
   const double barriers_peak =
-      largest_layer * 4 + expert_values * 4 + head_bytes + activations + base_cache + head_batch;
+      layer_bytes + barrier_copies + head_bytes + activations + base_cache + head_batch;
   const double embedding_peak = V * H * 4 + Tp * H * 4;
   out.device_peak_bytes = std::max(barriers_peak, embedding_peak);
   // Host: the token ids, the finished layers' statistics, and (CPU runs) the device's share.

@@ -34,6 +34,39 @@ at::Tensor load_tensor(const Checkpoint& checkpoint, const std::string& name, at
   return (*t_weight_cache)[key] = decode_tensor(checkpoint, name, device);
 }
 
+at::Tensor load_tensor_stored(const Checkpoint& checkpoint, const std::string& name,
+                              at::Device device) {
+  auto info = checkpoint.info(name);
+  if (!info.ok()) throw ForwardFailure{info.error()};
+  const hc::Dtype dtype = info->dtype;
+  if (dtype != hc::Dtype::BF16 && dtype != hc::Dtype::F16) {
+    return load_tensor(checkpoint, name, device);
+  }
+  const auto key = std::make_pair(&checkpoint, name + "\n(stored)");
+  if (t_weight_cache != nullptr) {
+    const auto it = t_weight_cache->find(key);
+    if (it != t_weight_cache->end()) return it->second;
+  }
+  auto bytes = checkpoint.read_raw(name);
+  if (!bytes.ok()) throw ForwardFailure{bytes.error()};
+  std::vector<int64_t> shape(info->shape.begin(), info->shape.end());
+  at::Tensor t = at::empty(
+      shape, at::TensorOptions().dtype(dtype == hc::Dtype::BF16 ? at::kBFloat16 : at::kHalf));
+  if (static_cast<std::size_t>(t.nbytes()) != bytes->size()) {
+    throw ForwardFailure{hc::make_error(hc::ErrorCode::Malformed,
+                                        name + ": stored byte count does not match its shape")};
+  }
+  std::memcpy(t.data_ptr(), bytes->data(), bytes->size());
+  t = t.to(device);
+  if (t_weight_cache != nullptr) (*t_weight_cache)[key] = t;
+  return t;
+}
+
+ExpertWeights expert_weights_as(const ExpertWeights& w, at::ScalarType dtype) {
+  auto as = [dtype](const at::Tensor& t) { return t.defined() ? t.to(dtype) : t; };
+  return {as(w.gate), as(w.up), as(w.down), as(w.gate_bias), as(w.up_bias), as(w.down_bias)};
+}
+
 namespace {
 at::Tensor decode_tensor(const Checkpoint& checkpoint, const std::string& name, at::Device device) {
   auto info = checkpoint.info(name);

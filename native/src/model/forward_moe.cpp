@@ -19,19 +19,19 @@ ExpertWeights load_expert(const MoeModelSpec& spec, const LayerSpec& layer,
                           FusedCache& fused) {
   if (spec.layout == ExpertLayout::PerExpert) {
     const MlpNames& n = layer.experts.at(static_cast<std::size_t>(e));
-    return {load_tensor(checkpoint, n.gate, device),
-            load_tensor(checkpoint, n.up, device),
-            load_tensor(checkpoint, n.down, device),
+    return {load_tensor_stored(checkpoint, n.gate, device),
+            load_tensor_stored(checkpoint, n.up, device),
+            load_tensor_stored(checkpoint, n.down, device),
             {},
             {},
             {}};
   }
   if (!fused.gate_up.defined()) {
-    fused.gate_up = load_tensor(checkpoint, layer.fused_gate_up, device);
-    fused.down = load_tensor(checkpoint, layer.fused_down, device);
+    fused.gate_up = load_tensor_stored(checkpoint, layer.fused_gate_up, device);
+    fused.down = load_tensor_stored(checkpoint, layer.fused_down, device);
     if (!layer.fused_gate_up_bias.empty()) {
-      fused.gate_up_bias = load_tensor(checkpoint, layer.fused_gate_up_bias, device);
-      fused.down_bias = load_tensor(checkpoint, layer.fused_down_bias, device);
+      fused.gate_up_bias = load_tensor_stored(checkpoint, layer.fused_gate_up_bias, device);
+      fused.down_bias = load_tensor_stored(checkpoint, layer.fused_down_bias, device);
     }
   }
   if (spec.layout == ExpertLayout::Fused) {
@@ -92,7 +92,9 @@ at::Tensor moe_block(const MoeModelSpec& spec, const LayerSpec& layer, const Che
     const at::Tensor hits = at::nonzero(selected_cpu == e);  // [n, 2]: token, slot
     if (hits.size(0) == 0) continue;
     const at::Tensor tok = hits.select(1, 0).to(device), slot = hits.select(1, 1).to(device);
-    const ExpertWeights w = load_expert(spec, layer, checkpoint, e, device, fused);
+    // Held in the checkpoint's dtype; converted (exactly) for this expert's tokens only.
+    const ExpertWeights w =
+        expert_weights_as(load_expert(spec, layer, checkpoint, e, device, fused), at::kFloat);
     const at::Tensor y = expert_mlp(spec, w, x.index_select(0, tok));                      // [n, H]
     const at::Tensor g = routing.gates.index_select(0, tok).gather(1, slot.unsqueeze(1));  // [n, 1]
     out.index_add_(0, tok, y * g);

@@ -92,7 +92,8 @@ struct FullModelContext {
 };
 
 // One MoE layer's experts and routing on the calibration tokens. Holds the layer's expert
-// weights (fp32, on the model's device) and each expert's outputs on its routed tokens.
+// weights (in the checkpoint's dtype where that is BF16 or F16, else fp32; on the model's
+// device; converted per group) and each expert's outputs on its routed tokens.
 class LayerBarriers {
  public:
   // `observation` must come from an MoE layer (x, selected, gates, output defined); in a
@@ -173,7 +174,7 @@ class LayerBarriers {
   at::Tensor m_correction;                       // [E] noaux_tc correction bias, or undefined
   std::size_t m_sample_rows = 0;                 // router sample requested
   std::int64_t m_token_offset = 0;               // global position of this rank's first token
-  std::vector<detail::ExpertWeights> m_weights;  // per expert (fp32, biases if any)
+  std::vector<detail::ExpertWeights> m_weights;  // per expert (stored dtype, biases if any)
   std::vector<at::Tensor> m_routed;              // per expert: sorted token indices [n_e]
   std::vector<at::Tensor> m_routed_gate;         // per expert: gate weights [n_e]
   std::vector<at::Tensor> m_routed_out;    // per expert: E_e(x) on its tokens [n_e, H], computed

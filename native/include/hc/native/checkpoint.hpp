@@ -45,8 +45,13 @@ class Checkpoint {
   // default [128, 128]).
   hc::Result<std::vector<float>> read_f32(const std::string& name) const;
 
-  // Tensor bytes read_f32 has read from the shards so far (block scales included): what a run
-  // costs in disk reads, since the memory-mapped reads escape the process's I/O counters.
+  // The tensor's stored bytes, for BF16 and F16 tensors only (InvalidArgument otherwise; use
+  // read_f32): a caller can hold them in that dtype, exactly. Counted like read_f32.
+  hc::Result<std::vector<std::uint8_t>> read_raw(const std::string& name) const;
+
+  // Tensor bytes read_f32 and read_raw have read from the shards so far (block scales included):
+  // what a run costs in disk reads, since the memory-mapped reads escape the process's I/O
+  // counters.
   std::uint64_t bytes_read() const { return *m_bytes_read; }
   // All tensor bytes of the checkpoint (the shards' data sections).
   std::uint64_t tensor_bytes() const;

@@ -19,6 +19,10 @@ namespace hc::native::detail {
 // (Malformed, message naming the tensor) when it is missing or undecodable. Inside a
 // LayerWeightScope each tensor is decoded once and reused until the scope ends.
 at::Tensor load_tensor(const Checkpoint& checkpoint, const std::string& name, at::Device device);
+// The same in the checkpoint's dtype when that is BF16 or F16 (held exactly, at half the
+// memory); fp32 for every other dtype. Cached like load_tensor.
+at::Tensor load_tensor_stored(const Checkpoint& checkpoint, const std::string& name,
+                              at::Device device);
 
 // Throws ForwardFailure (NonFinite) when `t` holds NaN or Inf: "<what>: N NaN and M infinite
 // values" and what usually causes them. One reduction on the tensor's device.
@@ -72,6 +76,8 @@ at::Tensor swiglu(const at::Tensor& x, const at::Tensor& gate, const at::Tensor&
 struct ExpertWeights {
   at::Tensor gate, up, down, gate_bias, up_bias, down_bias;
 };
+// The weights in `dtype` (no copy for those already in it).
+ExpertWeights expert_weights_as(const ExpertWeights& w, at::ScalarType dtype);
 // The expert MLP for spec.expert_act (Swiglu or gpt-oss ClampedSwiglu): [n, H] -> [n, H].
 at::Tensor expert_mlp(const MoeModelSpec& spec, const ExpertWeights& w, const at::Tensor& x);
 // The down projection's input act(gate x) * up x of that MLP: [n, H] -> [n, I].
@@ -81,7 +87,8 @@ at::Tensor expert_inner(const MoeModelSpec& spec, const ExpertWeights& w, const 
 struct FusedCache {
   at::Tensor gate_up, down, gate_up_bias, down_bias;
 };
-// Expert e of `layer` in any layout (per-expert, fused, gpt-oss fused interleaved with biases).
+// Expert e of `layer` in any layout (per-expert, fused, gpt-oss fused interleaved with biases),
+// in the checkpoint's dtype where that is BF16 or F16 (load_tensor_stored), else fp32.
 ExpertWeights load_expert(const MoeModelSpec& spec, const LayerSpec& layer,
                           const Checkpoint& checkpoint, int e, at::Device device,
                           FusedCache& fused);
