@@ -82,9 +82,11 @@ extract() {  # device dtype estimate-device
   ratio="$(/usr/bin/env python3 -c "
 import json
 m = json.load(open('$out.json'))['seconds']
-e = json.load(open('$out.estimate.json'))['seconds']
-print(f'{m:.1f} s measured, {e:.1f} s estimated ({e / m:.2f}x)')")"
-  row "extraction of the fixture" "$1" "$2" "$ratio; peak $peak"
+e = json.load(open('$out.estimate.json'))
+peak = e['device_peak_bytes'] if '$1' == 'cuda' else e['host_peak_bytes']
+print(f'{m:.1f} s measured, {e[\"seconds\"]:.1f} s estimated ({e[\"seconds\"] / m:.2f}x); '
+      f'peak memory estimated {peak / 2**20:.0f} MiB')")"
+  row "extraction of the fixture" "$1" "$2" "$ratio, measured $peak"
 }
 extract cpu fp32 cpu
 

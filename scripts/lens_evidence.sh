@@ -26,4 +26,4 @@ for model in "${models[@]}"; do
     done
   done
 done
-/usr/bin/env python3 "$root/scripts/summarize_lens_evidence.py" "$out" "${models[@]}"
+"${PYTHON:-/usr/bin/python3}" "$root/scripts/summarize_lens_evidence.py" "$out" "${models[@]}"

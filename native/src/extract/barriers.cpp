@@ -20,8 +20,12 @@ constexpr int64_t kHeadBatchRows = 512;
 // The unperturbed log-probabilities of every token are cached when [T, V] fits in this many
 // elements (1 GiB of fp32); otherwise they are recomputed per batch.
 constexpr int64_t kBaseCacheElements = int64_t(1) << 28;
-// Top-m scoring batches up to this many elements of output changes [rows, H].
-constexpr int64_t kTopMBatchElements = int64_t(1) << 23;
+// Top-m scoring batches up to this many elements of output changes [rows, H] (1 GiB in fp64):
+// a token's gathered LM-head rows are shared by all of its rows in a batch, so batches are made
+// large enough to hold many rows of every token.
+constexpr int64_t kTopMBatchElements = int64_t(1) << 27;
+// Rows whose normed-state change is formed at once (its fp64 temporaries are [rows, H]).
+constexpr int64_t kShiftChunkRows = 4096;
 // Rows whose KL sums over the vocabulary are formed in fp64 at once.
 constexpr int64_t kKlChunkRows = 64;
 
@@ -527,25 +531,39 @@ at::Tensor LayerBarriers::kl_top_m(const at::Tensor& tok, const at::Tensor& base
   // enters as p_T e^{mu}, mu its p-weighted mean dz (Jensen: never above the true tail term), so
   // the result is the KL of the distributions coarsened to S + one bucket: >= 0 and <= the full
   // KL, equal to it to first order in the tail.
-  const at::Tensor shift = normed_shift(base, delta);
-  const at::Tensor dz_all = support_logit_change(tok, shift).to(at::kDouble);
-  const int64_t m = m_support_logp.size(1);
-  const at::Tensor dz = dz_all.narrow(1, 0, m);
-  const at::Tensor lp = m_support_logp.index_select(0, tok);
-  const at::Tensor log_tail = m_tail_logmass.index_select(0, tok);
-  const at::Tensor tail_dot = (m_tail_row.index_select(0, tok) * shift).sum(-1);
-  const at::Tensor has_tail = log_tail > -std::numeric_limits<double>::infinity();
-  const at::Tensor mu = at::where(has_tail, tail_dot / log_tail.exp(), at::zeros_like(tail_dot));
-  // The tail's second order from its sample x = dz - mu (mean 0 under the tail exactly):
-  // E[e^x] ~ mean(e^x - x), which is >= 1, so the term stays at or above Jensen's.
-  at::Tensor log_tail_term = log_tail + mu;
-  if (dz_all.size(1) > m) {
-    const at::Tensor x = dz_all.narrow(1, m, dz_all.size(1) - m) - mu.unsqueeze(1);
-    log_tail_term = log_tail_term + (x.exp() - x).mean(1).log();
+  at::Tensor shift = at::empty(base.sizes(), base.options().dtype(at::kDouble));
+  for (int64_t r = 0; r < shift.size(0); r += kShiftChunkRows) {
+    const int64_t n = std::min(kShiftChunkRows, shift.size(0) - r);
+    shift.narrow(0, r, n).copy_(normed_shift(base.narrow(0, r, n), delta.narrow(0, r, n)));
   }
-  const at::Tensor log_z = at::logsumexp(at::cat({lp + dz, log_tail_term.unsqueeze(1)}, 1), {1});
-  // exp(-inf) * dz is 0 for entries past a token's support (dz is finite).
-  return log_z - ((lp.exp() * dz).sum(-1) + tail_dot);
+  const at::Tensor dz_batch = support_logit_change(tok, shift);
+  // The sums in fp64, a bounded number of rows at a time.
+  const int64_t m = m_support_logp.size(1);
+  at::Tensor kl = at::empty({tok.size(0)}, shift.options());
+  for (int64_t r = 0; r < tok.size(0); r += kShiftChunkRows) {
+    const int64_t n = std::min(kShiftChunkRows, tok.size(0) - r);
+    const at::Tensor t = tok.narrow(0, r, n);
+    const at::Tensor dz_all = dz_batch.narrow(0, r, n).to(at::kDouble);
+    const at::Tensor dz = dz_all.narrow(1, 0, m);
+    const at::Tensor lp = m_support_logp.index_select(0, t);
+    const at::Tensor log_tail = m_tail_logmass.index_select(0, t);
+    const at::Tensor tail_dot = (m_tail_row.index_select(0, t) * shift.narrow(0, r, n)).sum(-1);
+    const at::Tensor has_tail = log_tail > -std::numeric_limits<double>::infinity();
+    const at::Tensor mu =
+        at::where(has_tail, tail_dot / log_tail.exp(), at::zeros_like(tail_dot));
+    // The tail's second order from its sample x = dz - mu (mean 0 under the tail exactly):
+    // E[e^x] ~ mean(e^x - x), which is >= 1, so the term stays at or above Jensen's.
+    at::Tensor log_tail_term = log_tail + mu;
+    if (dz_all.size(1) > m) {
+      const at::Tensor x = dz_all.narrow(1, m, dz_all.size(1) - m) - mu.unsqueeze(1);
+      log_tail_term = log_tail_term + (x.exp() - x).mean(1).log();
+    }
+    const at::Tensor log_z =
+        at::logsumexp(at::cat({lp + dz, log_tail_term.unsqueeze(1)}, 1), {1});
+    // exp(-inf) * dz is 0 for entries past a token's support (dz is finite).
+    kl.narrow(0, r, n).copy_(log_z - ((lp.exp() * dz).sum(-1) + tail_dot));
+  }
+  return kl;
 }
 
 hc::Result<std::vector<float>> LayerBarriers::barriers(

@@ -137,7 +137,15 @@ ExtractEstimate estimate_extract(const MoeModelSpec& s, const EstimateRequest& r
   // Memory traffic of one scored row: the logit shift written and read in fp32, about 13
   // passes over the fp64 KL terms (conversions, two log-sum-exps, the weighted sum), and about
   // ten fp64 passes over the hidden state (the normed shift).
-  const double row_bytes = C * (4 * 4 + 13 * 8) + H * 8 * 10;
+  double row_bytes = C * (4 * 4 + 13 * 8) + H * 8 * 10;
+  if (top_m) {
+    // Each batch gathers the LM-head rows of every token it holds once (copied, then read by
+    // the product): a batch is 2^27 / H rows (at least 512), so a token's gather is shared by
+    // its rows in that batch, about batch / T of them when the batch holds every token.
+    const double batch = std::max(512.0, double(int64_t(1) << 27) / H);
+    const double head_value = r.dtype == ComputeDtype::Bf16 ? 2.0 : 4.0;
+    row_bytes += C * H * head_value * 2 * std::min(1.0, T / P / batch);
+  }
   auto group_cost = [&](double groups, double rows, double members) {
     double mlp = groups * (rows * 6 * H * I + members * 3 * H * I);
     double head_flops = 0.0;
@@ -202,12 +210,14 @@ ExtractEstimate estimate_extract(const MoeModelSpec& s, const EstimateRequest& r
       Tp * H * 4 * 5 + Tp * k * H * (4 + mlp_value_bytes) + double(s.num_heads) * S * S * 4;
   // Full: the unperturbed log-probabilities [T, V] when they fit 2^28 values, and batches of
   // 512 rows over the vocabulary. Top-m: per token its support, sample and tail row, batches
-  // of 2^23 shift values in fp64 (a few copies) and 2^24-value gathers of LM-head rows.
+  // of 2^27 change values in fp64 (the changes, their concatenation and the shift), the
+  // shift's chunked temporaries, and 2^24-value gathers of LM-head rows.
   const double base_cache = top_m ? Tp * (C * 8 + (C - r.lens.tail_samples) * 8 + H * 8)
                             : Tp * V <= double(int64_t(1) << 28) ? Tp * V * 4
                                                                  : 0.0;
   const double head_batch =
-      top_m ? double(int64_t(1) << 23) * 8 * 6 + double(int64_t(1) << 24) * 4 * 3 + 64 * V * 8 * 3
+      top_m ? double(int64_t(1) << 27) * 8 * 3 + 4096 * H * 8 * 6 +
+                  double(int64_t(1) << 24) * 4 * 3 + 64 * V * 8 * 3
             : 512 * V * 4 * 3 + 64 * V * 8 * 3;
   // The barriers share the forward's decoded experts; gpt-oss's interleaved gate/up columns are
   // copied to contiguous ones.
@@ -225,7 +235,10 @@ ExtractEstimate estimate_extract(const MoeModelSpec& s, const EstimateRequest& r
   out.device_peak_bytes = std::max(barriers_peak, embedding_peak);
   // Host: the token ids, the finished layers' statistics, and (CPU runs) the device's share.
   const double layer_stats = E * (H + I) * 4 + (pairs + triples) * 4 * 4;
-  out.host_peak_bytes = T * 4 * 2 + L_moe * layer_stats;
+  // Plus the process itself: LibTorch's libraries and allocator, about 190 MiB resident on
+  // this project's CPU runs of the bundled models (scripts/estimate_check.sh).
+  constexpr double kRuntimeBytes = 192.0 * 1024 * 1024;
+  out.host_peak_bytes = kRuntimeBytes + T * 4 * 2 + L_moe * layer_stats;
   if (device.memory_bytes == 0.0) out.host_peak_bytes += out.device_peak_bytes;
   return out;
 }
