@@ -549,8 +549,7 @@ at::Tensor LayerBarriers::kl_top_m(const at::Tensor& tok, const at::Tensor& base
     const at::Tensor log_tail = m_tail_logmass.index_select(0, t);
     const at::Tensor tail_dot = (m_tail_row.index_select(0, t) * shift.narrow(0, r, n)).sum(-1);
     const at::Tensor has_tail = log_tail > -std::numeric_limits<double>::infinity();
-    const at::Tensor mu =
-        at::where(has_tail, tail_dot / log_tail.exp(), at::zeros_like(tail_dot));
+    const at::Tensor mu = at::where(has_tail, tail_dot / log_tail.exp(), at::zeros_like(tail_dot));
     // The tail's second order from its sample x = dz - mu (mean 0 under the tail exactly):
     // E[e^x] ~ mean(e^x - x), which is >= 1, so the term stays at or above Jensen's.
     at::Tensor log_tail_term = log_tail + mu;
@@ -558,8 +557,7 @@ at::Tensor LayerBarriers::kl_top_m(const at::Tensor& tok, const at::Tensor& base
       const at::Tensor x = dz_all.narrow(1, m, dz_all.size(1) - m) - mu.unsqueeze(1);
       log_tail_term = log_tail_term + (x.exp() - x).mean(1).log();
     }
-    const at::Tensor log_z =
-        at::logsumexp(at::cat({lp + dz, log_tail_term.unsqueeze(1)}, 1), {1});
+    const at::Tensor log_z = at::logsumexp(at::cat({lp + dz, log_tail_term.unsqueeze(1)}, 1), {1});
     // exp(-inf) * dz is 0 for entries past a token's support (dz is finite).
     kl.narrow(0, r, n).copy_(log_z - ((lp.exp() * dz).sum(-1) + tail_dot));
   }

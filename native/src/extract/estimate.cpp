@@ -215,10 +215,9 @@ ExtractEstimate estimate_extract(const MoeModelSpec& s, const EstimateRequest& r
   const double base_cache = top_m ? Tp * (C * 8 + (C - r.lens.tail_samples) * 8 + H * 8)
                             : Tp * V <= double(int64_t(1) << 28) ? Tp * V * 4
                                                                  : 0.0;
-  const double head_batch =
-      top_m ? double(int64_t(1) << 27) * 8 * 3 + 4096 * H * 8 * 6 +
-                  double(int64_t(1) << 24) * 4 * 3 + 64 * V * 8 * 3
-            : 512 * V * 4 * 3 + 64 * V * 8 * 3;
+  const double head_batch = top_m ? double(int64_t(1) << 27) * 8 * 3 + 4096 * H * 8 * 6 +
+                                        double(int64_t(1) << 24) * 4 * 3 + 64 * V * 8 * 3
+                                  : 512 * V * 4 * 3 + 64 * V * 8 * 3;
   // The barriers share the forward's decoded experts; gpt-oss's interleaved gate/up columns are
   // copied to contiguous ones.
   const double barrier_copies = s.layout == ExpertLayout::FusedInterleaved
