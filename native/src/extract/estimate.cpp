@@ -215,8 +215,13 @@ ExtractEstimate estimate_extract(const MoeModelSpec& s, const EstimateRequest& r
   const double base_cache = top_m ? Tp * (C * 8 + (C - r.lens.tail_samples) * 8 + H * 8)
                             : Tp * V <= double(int64_t(1) << 28) ? Tp * V * 4
                                                                  : 0.0;
-  const double head_batch = top_m ? double(int64_t(1) << 27) * 8 * 3 + 4096 * H * 8 * 6 +
-                                        double(int64_t(1) << 24) * 4 * 3 + 64 * V * 8 * 3
+  // A top-m batch holds at most a stage's rows of this process: their changes (twice, and the
+  // shift) in fp64 and their support logit changes [rows, C] (twice) in fp32.
+  const double batch_values =
+      std::min(double(int64_t(1) << 27), std::max(pairs * u2, triples * u3) / P * H);
+  const double head_batch = top_m ? batch_values * 8 * 3 + batch_values / H * C * 4 * 2 +
+                                        4096 * H * 8 * 6 + double(int64_t(1) << 24) * 4 * 3 +
+                                        64 * V * 8 * 3
                                   : 512 * V * 4 * 3 + 64 * V * 8 * 3;
   // The barriers share the forward's decoded experts; gpt-oss's interleaved gate/up columns are
   // copied to contiguous ones.
