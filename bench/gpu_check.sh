@@ -9,14 +9,17 @@
 # The CUDA build: on a machine with the CUDA toolkit and a CUDA LibTorch (TORCH_DIR pointing
 # at its share/cmake/Torch), `bash scripts/build.sh native` configures build/ against it; the
 # check needs build/hodgecover, build/hodgecover-torch and build/bench/bench_extract_baseline.
-# Usage: bench/gpu_check.sh [BUILD_DIR] [--quick]   (--quick: a 4096-entry vocabulary, for tests)
+# Usage: bench/gpu_check.sh [BUILD_DIR] [--quick] [--assert-memory]
+#   --quick: a 4096-entry vocabulary (for tests); --assert-memory: exit 1 unless the CPU
+#   extraction's peak resident memory is within 0.67-1.5x of what --estimate predicts.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$root/build"
-quick=0
+quick=0 assert_memory=0
 for a in "$@"; do
   case "$a" in
     --quick) quick=1 ;;
+    --assert-memory) assert_memory=1 ;;
     *) build="$a" ;;
   esac
 done
@@ -75,7 +78,7 @@ extract() {  # device dtype estimate-device
     peak="$(sort -n "$work/mem" | tail -1) MiB device (nvidia-smi, whole GPU)"
   else
     /usr/bin/time -f '%M' -o "$out.rss" "$cli" "${args[@]}" --json --out "$out.hcstats" >"$out.json"
-    peak="$(($(cat "$out.rss") / 1024)) MiB resident"
+    peak="$(($(tail -1 "$out.rss") / 1024)) MiB resident"
   fi
   "$cli" "${common[@]}" --estimate --device "$3" --json >"$out.estimate.json"
   local ratio
@@ -85,10 +88,18 @@ m = json.load(open('$out.json'))['seconds']
 e = json.load(open('$out.estimate.json'))
 peak = e['device_peak_bytes'] if '$1' == 'cuda' else e['host_peak_bytes']
 print(f'{m:.1f} s measured, {e[\"seconds\"]:.1f} s estimated ({e[\"seconds\"] / m:.2f}x); '
-      f'peak memory estimated {peak / 2**20:.0f} MiB')")"
+      f'peak memory estimated {peak / 2**20:.0f} MiB')
+if '$1' == 'cpu':
+    rss = int(open('$out.rss').read().split()[-1]) * 1024
+    open('$work/memory_ratio', 'w').write(f'{peak / rss:.3f}')")"
   row "extraction of the fixture" "$1" "$2" "$ratio, measured $peak"
 }
 extract cpu fp32 cpu
+memory_ok=1
+if [ "$assert_memory" = 1 ]; then
+  memory_ok="$(/usr/bin/env python3 -c "r = float(open('$work/memory_ratio').read()); print(int(0.67 <= r <= 1.5))")"
+  row "peak memory estimate / measured (cpu)" "cpu" "fp32" "$(cat "$work/memory_ratio")x, asserted within 0.67-1.5"
+fi
 
 if [ "$cuda" = 1 ]; then
   pair_stage cuda fp32
@@ -110,3 +121,7 @@ fi
 echo "| check | device | dtype | result |"
 echo "|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
+if [ "$memory_ok" != 1 ]; then
+  echo "gpu_check: the CPU extraction's peak memory is outside 0.67-1.5x of the estimate" >&2
+  exit 1
+fi
