@@ -9,6 +9,7 @@ add_library(hc_native_torch STATIC
   ${CMAKE_CURRENT_LIST_DIR}/src/model/device.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/model/torch_errors.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/extract/barriers.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/extract/lens_top_m.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/extract/extract.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/extract/estimate.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/distributed/collective.cpp
