@@ -204,8 +204,8 @@ ExtractEstimate estimate_extract(const MoeModelSpec& s, const EstimateRequest& r
   // Device memory of one process: a decoded layer, the LM head, the embedding table while
   // embedding, and the activations of its tokens.
   const double Tp = T / P;
-  // The LM head read once per run (fp32), plus its bf16 copy for bf16 products.
-  const double head_bytes = V * H * (r.dtype == ComputeDtype::Bf16 ? 6.0 : 4.0);
+  // The LM head, read once per run and held in the product dtype.
+  const double head_bytes = V * H * (r.dtype == ComputeDtype::Bf16 ? 2.0 : 4.0);
   const double activations =
       Tp * H * 4 * 5 + Tp * k * H * (4 + mlp_value_bytes) + double(s.num_heads) * S * S * 4;
   // Full: the unperturbed log-probabilities [T, V] when they fit 2^28 values, and batches of

@@ -42,13 +42,17 @@ std::string created_now() {
   return text;
 }
 
-// kl_lens: how the distributions were evaluated, e.g. "top-m" with its parameters; "" for the
-// other barriers.
-std::string lens_description(const ExtractOptions& options) {
-  if (options.barrier != BarrierKind::KlLens) return "";
-  if (options.lens.kind == LensSupport::Full) return lens_support_name(options.lens.kind);
-  return strprintf("top-m tail_mass=%g max_support=%d tail_samples=%d", options.lens.tail_mass,
-                   options.lens.max_support, options.lens.tail_samples);
+// kl_lens: how the distributions were evaluated (format 1.2 metadata): `lens_support` and,
+// for top-m, its parameters; empty for the other barriers. Also part of the fingerprint.
+std::map<std::string, std::string> lens_metadata(const ExtractOptions& options) {
+  if (options.barrier != BarrierKind::KlLens) return {};
+  std::map<std::string, std::string> m{{"lens_support", lens_support_name(options.lens.kind)}};
+  if (options.lens.kind == LensSupport::TopM) {
+    m["lens_tail_mass"] = strprintf("%g", options.lens.tail_mass);
+    m["lens_max_support"] = std::to_string(options.lens.max_support);
+    m["lens_tail_samples"] = std::to_string(options.lens.tail_samples);
+  }
+  return m;
 }
 
 // Everything that determines the output's content; a resumed run must match it exactly.
@@ -72,7 +76,7 @@ nlohmann::json fingerprint(const ExtractOptions& options, const ForwardModel& mo
           {"max_triangles", options.max_triangles},
           {"candidate_quantile", options.candidate_quantile},
           {"router_sample", options.router_sample},
-          {"lens", lens_description(options)},
+          {"lens", lens_metadata(options)},
           {"device", options.device.is_cuda() ? "cuda" : "cpu"}};
 }
 
@@ -277,12 +281,12 @@ hc::Status prepare_full_context(const ForwardModel& model,
   return hc::Ok{};
 }
 
-// Statistics, pair barriers, candidate triangles and their barriers of one MoE layer.
 // The LM head and final norm, read once per run and shared by every layer's barriers.
 struct Head {
   at::Tensor weight, norm;
 };
 
+// Statistics, pair barriers, candidate triangles and their barriers of one MoE layer.
 hc::Result<hc::LayerStats> extract_layer(const ForwardModel& model, const LayerObservation& obs,
                                          const ExtractOptions& options, const Head& head,
                                          std::int64_t token_offset, const FullModelContext* full,
@@ -370,15 +374,7 @@ hc::StatsFile assemble_stats(std::map<int, hc::LayerStats>& finished, const Extr
   stats.metadata["created"] = created;
   stats.metadata["max_triangles"] = std::to_string(options.max_triangles);
   stats.metadata["compute_dtype"] = compute_dtype_name(options.compute_dtype);
-  if (options.barrier == BarrierKind::KlLens) {
-    // Format 1.2: which evaluation of the lens distributions made the barriers.
-    stats.metadata["lens_support"] = lens_support_name(options.lens.kind);
-    if (options.lens.kind == LensSupport::TopM) {
-      stats.metadata["lens_tail_mass"] = strprintf("%g", options.lens.tail_mass);
-      stats.metadata["lens_max_support"] = std::to_string(options.lens.max_support);
-      stats.metadata["lens_tail_samples"] = std::to_string(options.lens.tail_samples);
-    }
-  }
+  for (const auto& [key, value] : lens_metadata(options)) stats.metadata[key] = value;
   return stats;
 }
 
@@ -466,7 +462,9 @@ hc::Result<ExtractSummary> extract_with(const ExtractOptions& requested, Collect
 
   Head head;
   const auto head_read = guard_torch("reading the LM head", [&] {
-    head.weight = detail::load_tensor(model.checkpoint(), head_name(spec), model.device());
+    // Held in the product dtype: every layer's barriers use it as it is.
+    head.weight = detail::load_tensor(model.checkpoint(), head_name(spec), model.device())
+                      .to(options.compute_dtype == ComputeDtype::Bf16 ? at::kBFloat16 : at::kFloat);
     head.norm = detail::load_tensor(model.checkpoint(), spec.final_norm, model.device());
     return true;
   });

@@ -149,9 +149,10 @@ at::Tensor LayerBarriers::kl_top_m(const at::Tensor& tok, const at::Tensor& base
                                    const at::Tensor& delta) const {
   // log sum_v p_v e^{dz_v} - sum_v p_v dz_v with the sums split into the support S and the
   // tail. sum_tail p_v dz_v = (sum_tail p_v W_v) . shift exactly; in the log-partition the tail
-  // enters as p_T e^{mu}, mu its p-weighted mean dz (Jensen: never above the true tail term), so
-  // the result is the KL of the distributions coarsened to S + one bucket: >= 0 and <= the full
-  // KL, equal to it to first order in the tail.
+  // enters as p_T e^{mu}, mu its p-weighted mean dz (Jensen: never above the true tail term).
+  // Without a tail sample the result is the KL of the distributions coarsened to S + one
+  // bucket: >= 0 and <= the full KL, equal to it to first order in the tail; the sample adds
+  // the tail's spread (below), so the value stays >= 0 but is no longer a bound.
   at::Tensor shift = at::empty(base.sizes(), base.options().dtype(at::kDouble));
   for (int64_t r = 0; r < shift.size(0); r += kShiftChunkRows) {
     const int64_t n = std::min(kShiftChunkRows, shift.size(0) - r);

@@ -42,8 +42,8 @@ hc::Result<ComputeDtype> parse_compute_dtype(const std::string& name, at::Device
 enum class LensSupport {
   Auto,  // TopM where it does less work: V >= 4 (max_support + tail_samples); else Full
   Full,  // every vocabulary entry: one LM-head row product per entry, O(V·H) per scored row
-  TopM,  // each token's top-m entries exactly, the rest as one bucket exact to first order:
-         // O(m·H) per scored row; a lower bound of the full KL
+  TopM,  // each token's top-m entries exactly, the rest as one bucket exact to first order
+         // with a sampled second order: O((m + r)·H) per scored row
 };
 const char* lens_support_name(LensSupport support);  // "auto", "full", "top-m"
 // InvalidArgument naming the accepted values.
@@ -79,8 +79,9 @@ struct BarrierOptions {
   std::int64_t token_offset = 0;
   // kl_lens: how the next-token distributions are evaluated.
   LensSupportOptions lens;
-  // The LM head [V, H] and final norm [H] (fp32, on the model's device), read once per run by
-  // the caller; undefined: read from the checkpoint for this layer.
+  // The LM head [V, H] (in the product dtype: bf16 for Bf16, else fp32) and final norm [H]
+  // (fp32), on the model's device, read once per run by the caller; undefined: read from the
+  // checkpoint for this layer.
   at::Tensor lm_head, final_norm;
 };
 
