@@ -2,7 +2,7 @@
 # Sets up a fresh machine, builds everything and runs every test (native and WebAssembly).
 # This is the README's test command and what CI runs (.ci/run): formatting, the native suites,
 # the WebAssembly suites, the same suites under ASan + UBSan, and a short fuzzing run of every
-# parser (HC_FUZZ_SECONDS per parser, default 60). Prints each stage's time at the end (also
+# parser (HC_FUZZ_SECONDS per parser, default 30). Prints each stage's time at the end (also
 # when a stage fails) and warns when the whole run passes 60 minutes: CI stops at 90.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -43,7 +43,7 @@ source "$root/scripts/emscripten_env.sh" "$root/build-wasm"
 ctest --test-dir "$root/build-wasm" -j "$jobs" --output-on-failure
 stage "sanitizers (clang ASan + UBSan: core, native, ui suites)"
 bash "$root/scripts/sanitize.sh"
-stage "fuzzing (${HC_FUZZ_SECONDS:-60} s per parser)"
-bash "$root/scripts/fuzz.sh" "${HC_FUZZ_SECONDS:-60}"
+stage "fuzzing (${HC_FUZZ_SECONDS:-30} s per parser)"
+bash "$root/scripts/fuzz.sh" "${HC_FUZZ_SECONDS:-30}"
 stage ""
 echo "== all tests passed"

@@ -80,8 +80,12 @@ Status check_complex(const Complex& complex);
 Eigen::MatrixXd curl_projections(const Complex& complex, const std::vector<std::array<int, 3>>& tri,
                                  const Eigen::MatrixXd& signals, double tolerance);
 // betti_numbers given triangle_edges(complex), so hodge_decompose builds that map only once.
+// `basis`, when given, receives filled triangles (indices into triangle_edges) whose B2 columns
+// are linearly independent and, unless the complex has torsion of order 2^31 - 1, span range(B2):
+// the pivots of the exact elimination, rank B2 of them.
 std::array<int, 3> betti_numbers(const Complex& complex,
-                                 const std::vector<std::array<int, 3>>& triangle_edges);
+                                 const std::vector<std::array<int, 3>>& triangle_edges,
+                                 std::vector<int>* basis = nullptr);
 }  // namespace detail
 
 }  // namespace hc
