@@ -1,26 +1,31 @@
 #!/usr/bin/env bash
 # The static site (landing page, dashboard, embed page, API docs, samples).
-#   scripts/site.sh build         build native (sample files) + WebAssembly, assemble build-wasm/site
+#   scripts/site.sh build         build the CLI (sample files) + the WebAssembly module, assemble
+#                                 build-wasm/site
 #   scripts/site.sh serve [PORT] [FILE.hcstats] [REPORT.json]
-#                                 serve build-wasm/site on http://127.0.0.1:PORT/ (default 8000);
-#                                 with FILE (and a comparison report), copies under local/ and the
+#                                 serve build-wasm/site on http://127.0.0.1:PORT/ (default 8000),
+#                                 building it first if it is missing; with FILE (and a
+#                                 comparison report), copies them under local/ and prints the
 #                                 dashboard URL that opens them
 #   scripts/site.sh bench         time load + decomposition of the 48 x 128 sample in headless Chromium
 # Assumes scripts/setup.sh ran.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-site="$root/build-wasm/site"
+site="${HC_SITE_DIR:-$root/build-wasm/site}"  # HC_SITE_DIR: another assembled site (tests)
 what="${1:-build}"
 
 case "$what" in
   build)
-    bash "$root/scripts/build.sh" native
-    bash "$root/scripts/build.sh" wasm
+    bash "$root/scripts/build.sh" site
     echo "site: built in $site (serve it with: bash scripts/site.sh serve)"
     ;;
   serve)
     port="${2:-8000}"
-    [ -f "$site/app.html" ] || { echo "site: not built yet (bash scripts/site.sh build)" >&2; exit 1; }
+    if [ ! -f "$site/app.html" ]; then
+      echo "site: the web dashboard is not built yet; building it now (first time only:" \
+        "about 5 minutes on 2 cores, then it is served)"
+      bash "$root/scripts/build.sh" site
+    fi
     url="http://127.0.0.1:$port/app.html"
     if [ -n "${3:-}" ]; then
       [ -f "$3" ] || { echo "site: $3: no such file" >&2; exit 1; }

@@ -80,9 +80,7 @@ class SparseEliminator {
     for (int r = 0; r < rows; ++r) queue_row(r);
   }
 
-  // Returns the rank; appends the index (in the constructor's column order) of every pivot
-  // column to `pivots` when given.
-  int run(std::vector<int>* pivots = nullptr) {
+  int run() {
     int rank = 0;
     std::size_t d = 1;
     while (d < m_buckets.size()) {
@@ -94,8 +92,7 @@ class SparseEliminator {
       m_buckets[d].pop_back();
       if (m_row_degree[static_cast<std::size_t>(r)] != static_cast<int>(d)) continue;  // stale
       m_lowest = m_buckets.size();
-      const int p = pivot_on_row(r);
-      if (pivots) pivots->push_back(p);
+      pivot_on_row(r);
       ++rank;
       d = std::min(d, m_lowest);  // rows whose degree dropped may now be the sparsest
     }
@@ -117,8 +114,7 @@ class SparseEliminator {
     m_lowest = std::min(m_lowest, d);
   }
 
-  // Eliminates on row r and returns the pivot column.
-  int pivot_on_row(int r) {
+  void pivot_on_row(int r) {
     // Live columns through r (the list is lazily pruned of dead or cancelled entries).
     std::vector<int>& list = m_row_cols[static_cast<std::size_t>(r)];
     list.erase(std::remove_if(list.begin(), list.end(),
@@ -176,7 +172,6 @@ class SparseEliminator {
     list.clear();
     for (int row : m_touched)
       if (row != r) queue_row(row);
-    return p;
   }
 
   std::vector<std::vector<Entry>> m_cols;
@@ -265,12 +260,7 @@ std::vector<char> spanning_forest(const Complex& cx, const Incidence& inc) {
 //    edge. Sparse fillings vanish here entirely, dense ones mostly.
 // 3. Sparse elimination with least-degree pivots on the remaining core, which is empty for
 //    sparse fillings and for complete 2-skeletons, and stays small in between.
-// When `pivots` is given, it receives the triangles (indices into `tri`) whose columns were
-// pivots: an independent set spanning range(B2) over GF(p), hence independent over the rationals
-// too (and spanning whenever the GF(p) rank is the rational rank).
-int rank_b2(const Complex& cx, const std::vector<std::array<int, 3>>& tri,
-            std::vector<int>* pivots = nullptr) {
-  if (pivots) pivots->clear();
+int rank_b2(const Complex& cx, const std::vector<std::array<int, 3>>& tri) {
   if (tri.empty()) return 0;
   const std::size_t m = cx.edges.size();
   for ([[maybe_unused]] const auto& t : tri)
@@ -322,7 +312,6 @@ int rank_b2(const Complex& cx, const std::vector<std::array<int, 3>>& tri,
       for (int e : tri[t])
         if (row_alive[static_cast<std::size_t>(e)]) r = static_cast<std::size_t>(e);
       ++rank;
-      if (pivots) pivots->push_back(static_cast<int>(t));
       col_alive[t] = 0;
       kill_row(r);
     } else {
@@ -333,7 +322,6 @@ int rank_b2(const Complex& cx, const std::vector<std::array<int, 3>>& tri,
         if (col_alive[static_cast<std::size_t>(inc.triangles[static_cast<std::size_t>(k)])])
           t = static_cast<std::size_t>(inc.triangles[static_cast<std::size_t>(k)]);
       ++rank;
-      if (pivots) pivots->push_back(static_cast<int>(t));
       row_alive[r] = 0;
       kill_col(t);
     }
@@ -348,12 +336,9 @@ int rank_b2(const Complex& cx, const std::vector<std::array<int, 3>>& tri,
 
   constexpr std::uint32_t kSign[3] = {1u, kPrime - 1u, 1u};
   std::vector<std::vector<Entry>> columns;
-  std::vector<int> triangle_of;  // compacted column -> triangle
   columns.reserve(static_cast<std::size_t>(cols));
-  triangle_of.reserve(static_cast<std::size_t>(cols));
   for (std::size_t t = 0; t < tri.size(); ++t) {
     if (!col_alive[t]) continue;
-    triangle_of.push_back(static_cast<int>(t));
     std::vector<Entry> column;
     for (int i = 0; i < 3; ++i) {
       const int r = row_id[static_cast<std::size_t>(tri[t][i])];
@@ -363,11 +348,7 @@ int rank_b2(const Complex& cx, const std::vector<std::array<int, 3>>& tri,
               [](const Entry& x, const Entry& y) { return x.row < y.row; });
     columns.push_back(std::move(column));
   }
-  std::vector<int> core_pivots;
-  rank += SparseEliminator(rows, std::move(columns)).run(pivots ? &core_pivots : nullptr);
-  if (pivots)
-    for (int c : core_pivots) pivots->push_back(triangle_of[static_cast<std::size_t>(c)]);
-  return rank;
+  return rank + SparseEliminator(rows, std::move(columns)).run();
 }
 
 }  // namespace
@@ -379,11 +360,10 @@ int boundary_2_rank(const Complex& complex) {
 namespace detail {
 
 std::array<int, 3> betti_numbers(const Complex& complex,
-                                 const std::vector<std::array<int, 3>>& triangle_edges,
-                                 std::vector<int>* basis) {
+                                 const std::vector<std::array<int, 3>>& triangle_edges) {
   const int components = component_count(complex);
   const int rank_b1 = complex.vertex_count - components;
-  const int rank_2 = rank_b2(complex, triangle_edges, basis);
+  const int rank_2 = rank_b2(complex, triangle_edges);
   return {components, complex.edge_count() - rank_b1 - rank_2, complex.triangle_count() - rank_2};
 }
 

@@ -11,6 +11,8 @@
 #include <string>
 #include <utility>
 
+#include "duplicate_rows.hpp"
+
 namespace hc {
 namespace {
 
@@ -125,16 +127,7 @@ Status check_layer(const LayerStats& layer, bool need_frequency, bool need_reap)
 
 // Duplicate candidates would add parallel B2 columns and inflate beta2, so they are rejected.
 Status check_unique_triangles(const LayerStats& layer) {
-  std::vector<std::uint64_t> keys;
-  keys.reserve(layer.triangles.size());
-  const auto n = static_cast<std::uint64_t>(layer.experts);
-  for (auto v : layer.triangles) {
-    std::sort(v.begin(), v.end());
-    keys.push_back((static_cast<std::uint64_t>(v[0]) * n + static_cast<std::uint64_t>(v[1])) * n +
-                   static_cast<std::uint64_t>(v[2]));
-  }
-  std::sort(keys.begin(), keys.end());
-  if (std::adjacent_find(keys.begin(), keys.end()) != keys.end())
+  if (detail::find_duplicate_row(layer.triangles, layer.experts))
     return make_error(ErrorCode::Corrupt, layer_name(layer) + "duplicate candidate triangle");
   return Ok{};
 }

@@ -1,16 +1,19 @@
 // Hodge decomposition of a complex's edge signal into gradient, curl and harmonic parts
-// (docs/METHOD.md): an exact graph solve for the gradient and CGLS on B2 for the curl, optionally
+// (docs/METHOD.md): an exact graph solve for the gradient; for the curl, a direct solve with the
+// filled triangles' graph Laplacian when their edges carry no 1-cycle, else CGLS on B2, optionally
 // warm-started from a previous decomposition of the same layer at another τ.
 #include "hc/hodge.hpp"
 
-#include <Eigen/Cholesky>
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "curl_solvers.hpp"
 
 namespace hc {
 namespace {
@@ -86,150 +89,26 @@ Status check_complex(const Complex& cx) {
 using detail::apply_b1;
 using detail::apply_b1t;
 using detail::check_complex;
-using detail::component_labels;
 using detail::is_complete_graph;
 
 namespace {
 
 // Minimum-norm s with L0 s = B1 f (L0 = B1 B1^T), i.e. zero mean on every component.
 Result<Eigen::VectorXd> solve_potential(const Complex& cx, const Eigen::VectorXd& b1f) {
-  const int n = cx.vertex_count;
   if (is_complete_graph(cx)) {
     // On K_E, L0 = E*I - 1 1^T and 1^T B1 f = 0, so s = B1 f / E solves L0 s = B1 f and has
     // zero mean, which makes it the minimum-norm solution.
-    return Eigen::VectorXd(b1f / static_cast<double>(n));
+    return Eigen::VectorXd(b1f / static_cast<double>(cx.vertex_count));
   }
-  // General graph: A = L0 + sum_C (1/|C|) 1_C 1_C^T is positive definite (the added term is
-  // positive exactly on L0's null space, the component indicators) and, because B1 f sums to
-  // zero on every component, A s = B1 f has the minimum-norm solution of L0 s = B1 f. Dense
-  // E x E Cholesky is deliberate: E is at most a few hundred experts, so this costs well under a
-  // millisecond and needs no sparse-ordering machinery.
-  int components = 0;
-  const std::vector<int> label = component_labels(cx, components);
-  std::vector<int> size(static_cast<std::size_t>(components), 0);
-  for (int v = 0; v < n; ++v) ++size[label[v]];
-  Eigen::MatrixXd a = Eigen::MatrixXd::Zero(n, n);
-  for (const auto& e : cx.edges) {
-    a(e[0], e[0]) += 1.0;
-    a(e[1], e[1]) += 1.0;
-    a(e[0], e[1]) -= 1.0;
-    a(e[1], e[0]) -= 1.0;
-  }
-  for (int u = 0; u < n; ++u)
-    for (int v = 0; v < n; ++v)
-      if (label[u] == label[v]) a(u, v) += 1.0 / static_cast<double>(size[label[u]]);
-  Eigen::LLT<Eigen::MatrixXd> llt(a);
-  if (llt.info() != Eigen::Success)
+  const detail::GraphPotential laplacian(cx.vertex_count, cx.edges);
+  if (!laplacian.ok())
     return make_error(ErrorCode::NumericalFailure, "graph Laplacian factorisation failed");
-  Eigen::VectorXd s = llt.solve(b1f);
-  // One step of iterative refinement against L0 itself (the quantity the |B1 h| check measures)
-  // keeps that residual near machine precision on poorly connected threshold graphs.
-  Eigen::VectorXd l0s;
-  Eigen::VectorXd ds;
-  apply_b1t(cx, s, ds);
-  apply_b1(cx, ds, l0s);
-  s += llt.solve(b1f - l0s);
-  return s;
+  return laplacian.solve(b1f);
 }
 
-// B2 restricted to the edges that lie on some filled triangle: the curl problem leaves every
-// other edge untouched, and on sparse fillings this shrinks the M-length vectors a lot.
-class TriangleOperator {
- public:
-  TriangleOperator(const Complex& cx, const std::vector<std::array<int, 3>>& tri) {
-    std::vector<int> local(cx.edges.size(), -1);
-    m_tri.reserve(tri.size());
-    for (const auto& t : tri) {
-      std::array<int, 3> l{};
-      for (int i = 0; i < 3; ++i) {
-        int& id = local[static_cast<std::size_t>(t[i])];
-        if (id < 0) {
-          id = static_cast<int>(m_active.size());
-          m_active.push_back(t[i]);
-        }
-        l[i] = id;
-      }
-      m_tri.push_back(l);
-    }
-  }
-
-  Eigen::Index rows() const { return static_cast<Eigen::Index>(m_active.size()); }
-  Eigen::Index cols() const { return static_cast<Eigen::Index>(m_tri.size()); }
-  const std::vector<int>& active() const { return m_active; }
-
-  // y = B2 x (local rows): columns are +1 at (b,c), -1 at (a,c), +1 at (a,b).
-  void apply(const Eigen::VectorXd& x, Eigen::VectorXd& y) const {
-    y.setZero(rows());
-    for (std::size_t t = 0; t < m_tri.size(); ++t) {
-      const double v = x[static_cast<Eigen::Index>(t)];
-      y[m_tri[t][0]] += v;
-      y[m_tri[t][1]] -= v;
-      y[m_tri[t][2]] += v;
-    }
-  }
-
-  // x = B2^T y.
-  void apply_transpose(const Eigen::VectorXd& y, Eigen::VectorXd& x) const {
-    x.resize(cols());
-    for (std::size_t t = 0; t < m_tri.size(); ++t)
-      x[static_cast<Eigen::Index>(t)] = y[m_tri[t][0]] - y[m_tri[t][1]] + y[m_tri[t][2]];
-  }
-
- private:
-  std::vector<std::array<int, 3>> m_tri;  // local row of (b,c), (a,c), (a,b) per triangle
-  std::vector<int> m_active;              // local row -> edge index in the complex
-};
-
-struct CurlSolve {
-  Eigen::VectorXd c;           // T: coefficients
-  Eigen::VectorXd resid;       // local rows: b - B2 c, recomputed explicitly at the end
-  double normal_residual = 0;  // |B2^T resid|
-  int iterations = 0;
-};
-
-// CGLS for min |B2 c - b| from `start` (T; empty: zero), restarted from the current iterate
-// with an explicitly recomputed residual when the recurrence drifts. B2^T (b - B2 c) is the
-// normal-equation residual, so the stopping test is directly the |B2^T f_harm| check whatever the
-// start. `max_iterations` caps all passes together.
-CurlSolve solve_curl(const TriangleOperator& b2, const Eigen::VectorXd& b, double target,
-                     int max_iterations, Eigen::VectorXd start = {}) {
-  CurlSolve out;
-  const bool warm = start.size() == b2.cols();
-  out.c = warm ? std::move(start) : Eigen::VectorXd::Zero(b2.cols());
-  out.resid = b;
-  Eigen::VectorXd s, p, q, b2c;
-  constexpr int kPasses = 3;
-  for (int pass = 0; pass < kPasses; ++pass) {
-    if (pass > 0 || warm) {
-      b2.apply(out.c, b2c);
-      out.resid = b - b2c;
-    }
-    b2.apply_transpose(out.resid, s);
-    double gamma = s.squaredNorm();
-    out.normal_residual = std::sqrt(gamma);
-    if (out.normal_residual <= target) return out;
-    p = s;
-    while (out.iterations < max_iterations) {
-      b2.apply(p, q);
-      const double qq = q.squaredNorm();
-      if (!(qq > 0.0)) break;
-      const double alpha = gamma / qq;
-      out.c += alpha * p;
-      out.resid -= alpha * q;
-      b2.apply_transpose(out.resid, s);
-      const double gamma_next = s.squaredNorm();
-      ++out.iterations;
-      if (std::sqrt(gamma_next) <= target) break;
-      p = s + (gamma_next / gamma) * p;
-      gamma = gamma_next;
-    }
-  }
-  b2.apply(out.c, b2c);
-  out.resid = b - b2c;
-  b2.apply_transpose(out.resid, s);
-  out.normal_residual = s.norm();
-  return out;
-}
+using detail::ComplementCurl;
+using detail::CurlSolve;
+using detail::TriangleOperator;
 
 // The earlier decomposition a warm start may draw on, once its complex is known to have the same
 // vertices, edges and signal (so f - f_grad, the curl solve's right-hand side, is unchanged too).
@@ -253,6 +132,7 @@ Eigen::VectorXd warm_coefficients(const Complex& cx, const Previous& prev, int& 
   const std::vector<std::array<int, 3>>& before = prev.complex.filled;
   const Eigen::VectorXd& c_before = prev.hodge.curl_coefficients;
   matched = 0;
+  if (c_before.size() != static_cast<Eigen::Index>(before.size())) return {};  // direct solve
   if (now == before) {
     matched = static_cast<int>(now.size());
     return c_before;
@@ -281,16 +161,21 @@ Eigen::MatrixXd detail::curl_projections(const Complex& complex,
   if (tri.empty()) return out;
   const TriangleOperator b2(complex, tri);
   const std::vector<int>& active = b2.active();
+  // One factorisation serves every signal when the direct solve applies.
+  const int rank_b2 = complex.triangle_count() - betti_numbers(complex, tri)[2];
+  const std::optional<ComplementCurl> direct = ComplementCurl::make(complex, b2, rank_b2);
   const int cap = std::max(100, 2 * static_cast<int>(b2.cols()));
-  Eigen::VectorXd rest(b2.rows());
+  Eigen::VectorXd rest(b2.rows()), curl, harm;
   for (Eigen::Index j = 0; j < signals.cols(); ++j) {
     for (std::size_t i = 0; i < active.size(); ++i)
       rest[static_cast<Eigen::Index>(i)] = signals(active[i], j);
-    const CurlSolve curl = solve_curl(b2, rest, tolerance * signals.col(j).norm(), cap);
-    for (std::size_t i = 0; i < active.size(); ++i) {
-      const auto k = static_cast<Eigen::Index>(i);
-      out(active[i], j) = rest[k] - curl.resid[k];
+    if (direct) {
+      direct->project(rest, curl, harm);
+    } else {
+      curl = rest - detail::solve_curl_cgls(b2, rest, tolerance * signals.col(j).norm(), cap).resid;
     }
+    for (std::size_t i = 0; i < active.size(); ++i)
+      out(active[i], j) = curl[static_cast<Eigen::Index>(i)];
   }
   return out;
 }
@@ -324,49 +209,67 @@ Result<HodgeDecomposition> decompose(const Complex& complex, const HodgeOptions&
     apply_b1t(complex, out.potential, out.gradient);
   }
 
-  // The curl is the projection of f - f_grad onto range(B2) (f_grad is orthogonal to it), so
-  // the CGLS residual is the harmonic part itself.
-  out.harmonic = f - out.gradient;
-  out.curl = Eigen::VectorXd::Zero(f.size());
-  double b2t_harm = 0.0;
   const std::vector<std::array<int, 3>> tri = triangle_edges(complex);
   for (const auto& t : tri)
     if (t[0] < 0 || t[1] < 0 || t[2] < 0)
       return make_error(ErrorCode::InvalidArgument, "complex: filled triangle with a missing edge");
-  if (!tri.empty()) {
-    const TriangleOperator b2(complex, tri);
-    const std::vector<int>& active = b2.active();
-    Eigen::VectorXd rest(b2.rows());
-    for (std::size_t i = 0; i < active.size(); ++i)
-      rest[static_cast<Eigen::Index>(i)] = out.harmonic[active[i]];
-    // Aim well below the required tolerance: |<harm, curl>| = |<B2^T harm, c>| and |c| can
-    // exceed |f| when B2 is poorly conditioned.
-    const double target = 1e-3 * options.tolerance * f_norm;
-    const int cap = options.max_iterations > 0 ? options.max_iterations
-                                               : std::max(100, 2 * static_cast<int>(b2.cols()));
-    // The curl solve is the dominant cost; a previous solution, even for a different set of
-    // filled triangles, starts it close to the answer. Its stopping test does not depend on
-    // the start, so a warm result meets the same tolerance as a cold one.
-    Eigen::VectorXd start;
-    if (prev) start = warm_coefficients(complex, *prev, out.reused.warm_triangles);
-    CurlSolve curl = solve_curl(b2, rest, target, cap, std::move(start));
-    out.curl_iterations = curl.iterations;
-    for (std::size_t i = 0; i < active.size(); ++i) {
-      const auto k = static_cast<Eigen::Index>(i);
-      out.harmonic[active[i]] = curl.resid[k];
-      out.curl[active[i]] = rest[k] - curl.resid[k];
-    }
-    b2t_harm = curl.normal_residual;
-    out.curl_coefficients = std::move(curl.c);
-  }
-
   // Betti numbers stay exact: copied only for an identical complex, otherwise eliminated anew.
+  // They come first because rank B2 decides whether the direct curl solve applies.
   if (prev && complex.filled == prev->complex.filled) {
     out.betti = prev->hodge.betti;
     out.reused.betti = true;
   } else {
     out.betti = detail::betti_numbers(complex, tri);
   }
+
+  // The curl is the projection of f - f_grad onto range(B2) (f_grad is orthogonal to it), and
+  // what the projection leaves is the harmonic part.
+  out.harmonic = f - out.gradient;
+  out.curl = Eigen::VectorXd::Zero(f.size());
+  double b2t_harm = 0.0;
+  if (!tri.empty()) {
+    const TriangleOperator b2(complex, tri);
+    const std::vector<int>& active = b2.active();
+    Eigen::VectorXd rest(b2.rows());
+    for (std::size_t i = 0; i < active.size(); ++i)
+      rest[static_cast<Eigen::Index>(i)] = out.harmonic[active[i]];
+    Eigen::VectorXd curl_local, harm_local;
+    const int rank_b2 = complex.triangle_count() - out.betti[2];
+    std::optional<ComplementCurl> direct;
+    if (options.curl_solver == CurlSolver::Auto)
+      direct = ComplementCurl::make(complex, b2, rank_b2);
+    if (direct) {
+      direct->project(rest, curl_local, harm_local);
+      Eigen::VectorXd b2t;
+      b2.apply_transpose(harm_local, b2t);
+      b2t_harm = b2t.norm();
+      out.curl_method = CurlMethod::Direct;
+    } else {
+      // Aim well below the required tolerance: |<harm, curl>| = |<B2^T harm, c>| and |c| can
+      // exceed |f| when B2 is poorly conditioned.
+      const double target = 1e-3 * options.tolerance * f_norm;
+      const int cap = options.max_iterations > 0 ? options.max_iterations
+                                                 : std::max(100, 2 * static_cast<int>(b2.cols()));
+      // A previous solution, even for a different set of filled triangles, starts CGLS close
+      // to the answer. Its stopping test does not depend on the start, so a warm result meets
+      // the same tolerance as a cold one.
+      Eigen::VectorXd start;
+      if (prev) start = warm_coefficients(complex, *prev, out.reused.warm_triangles);
+      CurlSolve curl = detail::solve_curl_cgls(b2, rest, target, cap, std::move(start));
+      out.curl_iterations = curl.iterations;
+      harm_local = std::move(curl.resid);
+      curl_local = rest - harm_local;
+      b2t_harm = curl.normal_residual;
+      out.curl_coefficients = std::move(curl.c);
+      out.curl_method = CurlMethod::Iterative;
+    }
+    for (std::size_t i = 0; i < active.size(); ++i) {
+      const auto k = static_cast<Eigen::Index>(i);
+      out.harmonic[active[i]] = harm_local[k];
+      out.curl[active[i]] = curl_local[k];
+    }
+  }
+
   out.energy.gradient = out.gradient.squaredNorm();
   out.energy.curl = out.curl.squaredNorm();
   out.energy.harmonic = out.harmonic.squaredNorm();
@@ -399,8 +302,7 @@ Result<HodgeDecomposition> hodge_decompose(const Complex& complex, const HodgeOp
   const bool usable = same_edges_and_signal(complex, previous_complex) &&
                       previous.potential.size() == previous_complex.vertex_count &&
                       previous.gradient.size() == previous_complex.signal.size() &&
-                      previous.curl_coefficients.size() ==
-                          static_cast<Eigen::Index>(previous_complex.filled.size());
+                      previous.curl.size() == previous_complex.signal.size();
   if (!usable) return decompose(complex, options, nullptr);
   const Previous prev{previous_complex, previous};
   return decompose(complex, options, &prev);

@@ -18,6 +18,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "duplicate_rows.hpp"
 #include "hc/safetensors.hpp"
 
 static_assert(std::endian::native == std::endian::little,
@@ -490,11 +491,8 @@ Status check_rows(const std::string& name, const std::vector<std::array<std::int
         return corrupt(quoted(name) + ": row " + std::to_string(r) + " = " + row_text(rows[r]) +
                        " is not strictly ascending");
   }
-  auto sorted = rows;
-  std::sort(sorted.begin(), sorted.end());
-  const auto dup = std::adjacent_find(sorted.begin(), sorted.end());
-  if (dup != sorted.end())
-    return corrupt(quoted(name) + ": " + what + " " + row_text(*dup) + " appears twice");
+  if (const auto dup = detail::find_duplicate_row(rows, experts))
+    return corrupt(quoted(name) + ": " + what + " " + row_text(rows[*dup]) + " appears twice");
   return Ok{};
 }
 

@@ -1,11 +1,13 @@
 // Hodge decomposition invariants (docs/METHOD.md): B1 B2 = 0, exact reconstruction, orthogonality,
 // residuals, pure gradient/curl signals, the closed form against a pseudo-inverse, disconnected
-// graphs, independence of file order and degenerate inputs.
+// graphs, independence of file order, degenerate inputs, and the direct curl solve against CGLS
+// (and its fallback when the triangles' edges carry a 1-cycle).
 #include <Eigen/Dense>
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <numeric>
+#include <tuple>
 #include <vector>
 
 #include "fixtures.hpp"
@@ -21,10 +23,11 @@ struct Decomposed {
   hc::HodgeDecomposition hodge;
 };
 
-Decomposed decompose(const hc::LayerStats& layer, const ComplexOptions& options = {}) {
+Decomposed decompose(const hc::LayerStats& layer, const ComplexOptions& options = {},
+                     const hc::HodgeOptions& hodge = {}) {
   auto cx = hc::build_complex(layer, options);
   BOOST_TEST_REQUIRE(cx.ok());
-  auto h = hc::hodge_decompose(*cx);
+  auto h = hc::hodge_decompose(*cx, hodge);
   if (!h.ok()) BOOST_TEST_MESSAGE(h.error().message);
   BOOST_TEST_REQUIRE(h.ok());
   return {std::move(*cx), std::move(*h)};
@@ -93,7 +96,7 @@ BOOST_AUTO_TEST_CASE(random_complexes_satisfy_the_invariants) {
       o.orientation = orientation;
       const Decomposed d = decompose(hc::test::random_layer(24, 600, seed), o);
       BOOST_TEST(d.complex.triangle_count() > 100);
-      BOOST_TEST(d.hodge.curl_iterations > 0);
+      BOOST_TEST((d.hodge.curl_method != hc::CurlMethod::None));
       check_invariants(d);
       BOOST_TEST(d.hodge.energy.curl > 0.0);
       BOOST_TEST(d.hodge.energy.harmonic > 0.0);
@@ -283,10 +286,80 @@ BOOST_AUTO_TEST_CASE(zero_signal_and_degenerate_complexes) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(direct_and_iterative_curl_agree) {
+  // Sparse to saturated fillings, both fill rules, complete and threshold edges: the direct solve
+  // (taken whenever it is exact) and CGLS give the same parts to the solver tolerance.
+  int direct = 0, iterative = 0;
+  for (const auto& [experts, candidates, seed] : std::vector<std::tuple<int, int, std::uint64_t>>{
+           {12, 120, 1}, {24, 600, 2}, {40, 1500, 3}, {128, 4096, 4}}) {
+    const hc::LayerStats layer = hc::test::random_layer(experts, candidates, seed);
+    for (double q : {0.1, 0.5, 0.75, 1.0}) {
+      for (auto edges : {hc::EdgeMode::Complete, hc::EdgeMode::Threshold}) {
+        ComplexOptions o;
+        o.tau_quantile = q;
+        o.edges = edges;
+        hc::HodgeOptions cgls;
+        cgls.curl_solver = hc::CurlSolver::Iterative;
+        const Decomposed a = decompose(layer, o);
+        const Decomposed c = decompose(layer, o, cgls);
+        if (a.complex.triangle_count() == 0) continue;
+        check_invariants(a);
+        BOOST_TEST((c.hodge.curl_method == hc::CurlMethod::Iterative));
+        direct += a.hodge.curl_method == hc::CurlMethod::Direct;
+        iterative += a.hodge.curl_method == hc::CurlMethod::Iterative;
+        const double fn = a.complex.signal.norm();
+        BOOST_TEST((a.hodge.curl - c.hodge.curl).norm() <= 1e-9 * fn);
+        BOOST_TEST((a.hodge.harmonic - c.hodge.harmonic).norm() <= 1e-9 * fn);
+        BOOST_TEST((a.hodge.betti == c.hodge.betti));
+        if (a.hodge.curl_method == hc::CurlMethod::Direct) {
+          BOOST_TEST(a.hodge.curl_iterations == 0);
+          BOOST_TEST(a.hodge.curl_coefficients.size() == 0);
+        }
+      }
+    }
+  }
+  // Random candidates leave 1-cycles among the triangles' edges more often than real layers
+  // (every layer of the bundled models solves directly), so both paths are exercised here.
+  BOOST_TEST(direct >= 5);
+  BOOST_TEST(iterative >= 5);
+}
+
+BOOST_AUTO_TEST_CASE(curl_falls_back_to_cgls_around_a_hole) {
+  // Six faces of an octahedron (antipodes 0-5, 1-3, 2-4) without the opposite faces 012 and
+  // 345: an annulus. Its edges carry one 1-cycle that no filled triangle bounds, so the direct
+  // solve would misplace that cycle's share in the curl; CGLS must run instead.
+  const std::vector<std::array<int, 3>> faces = {{0, 1, 4}, {0, 3, 2}, {0, 3, 4},
+                                                 {5, 1, 2}, {5, 1, 4}, {5, 3, 2}};
+  hc::LayerStats layer = hc::test::complete_layer(
+      6, [](int i, int j) { return static_cast<float>(1 + (i * 5 + j * 3) % 7); });
+  for (auto t : faces) {
+    std::sort(t.begin(), t.end());
+    layer.triangles.push_back({t[0], t[1], t[2]});
+    layer.triangle_barrier.push_back(0.0f);
+  }
+  const Decomposed a = decompose(layer);
+  BOOST_TEST_REQUIRE(a.complex.triangle_count() == 6);
+  BOOST_TEST((a.hodge.betti == std::array<int, 3>{1, 4, 0}));  // 15 - 5 - 6 edges' cycles left
+  BOOST_TEST((a.hodge.curl_method == hc::CurlMethod::Iterative));
+  check_invariants(a);
+  // Filling one removed face closes the hole: the direct solve applies and agrees.
+  layer.triangles.push_back({0, 1, 2});
+  layer.triangle_barrier.push_back(0.0f);
+  const Decomposed closed = decompose(layer);
+  hc::HodgeOptions cgls;
+  cgls.curl_solver = hc::CurlSolver::Iterative;
+  const Decomposed reference = decompose(layer, {}, cgls);
+  BOOST_TEST((closed.hodge.curl_method == hc::CurlMethod::Direct));
+  check_invariants(closed);
+  BOOST_TEST((closed.hodge.curl - reference.hodge.curl).norm() <=
+             1e-9 * closed.complex.signal.norm());
+}
+
 BOOST_AUTO_TEST_CASE(solver_failure_and_bad_options) {
   auto cx = hc::build_complex(hc::test::random_layer(20, 500, 4), ComplexOptions{});
   BOOST_TEST_REQUIRE(cx.ok());
   hc::HodgeOptions starved;
+  starved.curl_solver = hc::CurlSolver::Iterative;
   starved.max_iterations = 2;  // two CGLS steps cannot reach 1e-8
   auto h = hc::hodge_decompose(*cx, starved);
   BOOST_TEST_REQUIRE(!h.ok());

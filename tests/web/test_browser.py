@@ -2,13 +2,19 @@
 in headless Chromium. A sample given by ?stats= reaches the loaded state (the bridge's #status
 element and the title carry the layer count), the screenshot is not blank, corrupt and missing
 files reach the error state, a comparison report given by ?report= loads beside the statistics
-(frontier and matrix views screenshot), the embed page and the API example page work.
+(frontier and matrix views screenshot), the embed page and the API example page work, and the dashboard line `hodgecover demo` prints
+(`bash scripts/site.sh serve PORT STATS REPORT`) serves a URL that loads both files.
 Usage: test_browser.py <site-dir> [--keep-screenshots DIR]"""
 import json
 import os
 import re
+import shutil
+import socket
+import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from headless_chromium import SiteServer, distinct_colors, find_chromium, run_chromium  # noqa: E402
@@ -47,6 +53,49 @@ def report_of(dom):
 def title_of(dom):
     m = re.search(r"<title>([^<]*)</title>", dom)
     return m.group(1) if m else ""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def check_demo_serve_line(site):
+    """6. The line the demo prints, run as printed on files outside the site (like demo-out/):
+    the dashboard URL it announces reaches the loaded state with the statistics and the report."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "site.sh")
+    with tempfile.TemporaryDirectory(prefix="hc-demo-out-") as out:
+        stats = os.path.join(out, "tiny-olmoe.hcstats")
+        report = os.path.join(out, "report.json")
+        shutil.copy(os.path.join(site, MODEL), stats)
+        shutil.copy(os.path.join(site, REPORT), report)
+        with open(report, encoding="utf-8") as f:
+            rows = len(json.load(f)["rows"])
+        port = free_port()
+        env = dict(os.environ, HC_SITE_DIR=site)
+        proc = subprocess.Popen(["bash", script, "serve", str(port), stats, report], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            line = proc.stdout.readline()
+            m = re.search(r"dashboard: (\S+)\)", line)
+            check(m is not None, f"site.sh serve announces the dashboard URL: {line.strip()!r}")
+            if not m:
+                return
+            url = m.group(1)
+            for _ in range(100):  # the server starts after the line is printed
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/app.html", timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            dom = run_chromium(url, dump_dom=True)
+            state, _, text = status_of(dom)
+            check(state == "loaded" and report_of(dom) == f"loaded {rows}",
+                  f"demo's serve line {url}: state={state} ({text}), report={report_of(dom)!r}")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
 
 
 def main():
@@ -125,6 +174,8 @@ def main():
         m = re.search(r'id="example-output" data-state="([^"]*)">([^<]*)<', dom)
         check(m is not None and m.group(1) == "done" and "comparison" in m.group(2) and "hcsmoe" in m.group(2),
               "api.html example ran (summary, setTau, select with every method)")
+
+    check_demo_serve_line(site)
 
     if failures:
         print(f"{len(failures)} check(s) failed")

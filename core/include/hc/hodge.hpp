@@ -11,9 +11,16 @@
 
 namespace hc {
 
+// How the curl (the projection onto range(B2)) is solved. Auto: directly, with the filled
+// triangles' graph Laplacian, whenever their edges carry no 1-cycle of their own (docs/METHOD.md
+// §5), else by CGLS; Iterative: always CGLS (for comparison and tests).
+enum class CurlSolver { Auto, Iterative };
+enum class CurlMethod { None, Direct, Iterative };  // what a decomposition used (None: T = 0)
+
 struct HodgeOptions {
   double tolerance = 1e-8;  // required relative residual: |B1 h|, |B2^T h| <= tolerance * |f|
   int max_iterations = 0;   // iterative solver cap; 0 = automatic
+  CurlSolver curl_solver = CurlSolver::Auto;
 };
 
 struct HodgeEnergy {
@@ -29,10 +36,11 @@ struct HodgeDecomposition {
   Eigen::VectorXd potential;   // E: s, minimum norm (zero mean on every connected component)
   std::array<int, 3> betti{};  // beta0, beta1, beta2
   HodgeEnergy energy;
-  double residual_b1 = 0;             // |B1 harmonic| / |f|
-  double residual_b2t = 0;            // |B2^T harmonic| / |f|
-  int curl_iterations = 0;            // iterations the curl solver used (0 when T = 0)
-  Eigen::VectorXd curl_coefficients;  // T: c with curl = B2 c, in complex.filled order
+  double residual_b1 = 0;   // |B1 harmonic| / |f|
+  double residual_b2t = 0;  // |B2^T harmonic| / |f|
+  CurlMethod curl_method = CurlMethod::None;
+  int curl_iterations = 0;            // CGLS iterations (0 for the direct solve and when T = 0)
+  Eigen::VectorXd curl_coefficients;  // CGLS only: c with curl = B2 c (T, complex.filled order)
   // What a warm-started decomposition took over from the previous one (all off when cold).
   struct Reuse {
     bool gradient = false;   // potential and gradient copied (same edges and signal)
@@ -48,11 +56,11 @@ Result<HodgeDecomposition> hodge_decompose(const Complex& complex,
 // The same decomposition, started from `previous`, an earlier decomposition of
 // `previous_complex` (the τ slider: one layer at another threshold). When the edges and the
 // signal are unchanged (always so on the complete graph, where τ only moves triangles) the
-// gradient is copied and CGLS starts from the previous curl coefficients of the triangles still
-// filled; Betti numbers are copied only when the filled triangles are unchanged too, and otherwise
-// recomputed exactly. Anything else (a threshold graph whose edges moved) is decomposed cold.
-// The result meets the same residual checks, so it agrees with hodge_decompose(complex) to the
-// solver tolerance.
+// gradient is copied and, when the curl needs CGLS, it starts from the previous curl coefficients
+// of the triangles still filled (if the previous one ran CGLS); Betti numbers are copied only when
+// the filled triangles are unchanged too, and otherwise recomputed exactly. Anything else (a
+// threshold graph whose edges moved) is decomposed cold. The result meets the same residual checks,
+// so it agrees with hodge_decompose(complex) to the solver tolerance.
 Result<HodgeDecomposition> hodge_decompose(const Complex& complex, const HodgeOptions& options,
                                            const Complex& previous_complex,
                                            const HodgeDecomposition& previous);
@@ -80,12 +88,8 @@ Status check_complex(const Complex& complex);
 Eigen::MatrixXd curl_projections(const Complex& complex, const std::vector<std::array<int, 3>>& tri,
                                  const Eigen::MatrixXd& signals, double tolerance);
 // betti_numbers given triangle_edges(complex), so hodge_decompose builds that map only once.
-// `basis`, when given, receives filled triangles (indices into triangle_edges) whose B2 columns
-// are linearly independent and, unless the complex has torsion of order 2^31 - 1, span range(B2):
-// the pivots of the exact elimination, rank B2 of them.
 std::array<int, 3> betti_numbers(const Complex& complex,
-                                 const std::vector<std::array<int, 3>>& triangle_edges,
-                                 std::vector<int>* basis = nullptr);
+                                 const std::vector<std::array<int, 3>>& triangle_edges);
 }  // namespace detail
 
 }  // namespace hc
