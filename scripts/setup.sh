@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config clang-format
   clang libclang-rt-14-dev  # the sanitizer tree and libFuzzer (scripts/sanitize.sh, fuzz.sh)
   libeigen3-dev nlohmann-json3-dev libxxhash-dev libboost-test-dev libbenchmark-dev libcli11-dev
-  emscripten dpkg-dev python3-numpy
+  emscripten dpkg-dev python3-numpy python3-scipy  # scipy: bench/decompose_vs_scipy.py
   libimgui-dev libstb-dev libsdl2-dev libgl-dev chromium
   libtorch-dev libgloo-dev libopenblas0-pthread libpcre2-dev libicu-dev
   dict-jargon  # training corpus of the bundled models (scripts/train_models.sh)
