@@ -40,10 +40,11 @@ constexpr const char* kInnerSqnorm = "expert_inner_sqnorm";
 constexpr const char* kRouterProb = "expert_router_prob";
 constexpr const char* kRouterSample = "router_logit_sample";
 constexpr const char* kLoo = "expert_loo";
+constexpr const char* kSubstitution = "substitution_barrier";
 constexpr const char* kLayerSuffixes[] = {kFrequency,   kGateMass,    kReap,       kEan,
                                           kEdges,       kEdgeBarrier, kTriangles,  kTriangleBarrier,
                                           kInputSqnorm, kInnerSqnorm, kRouterProb, kRouterSample,
-                                          kLoo};
+                                          kLoo,         kSubstitution};
 
 Error corrupt(std::string message) {
   return make_error(ErrorCode::Corrupt, std::move(message));
@@ -286,6 +287,11 @@ Result<LayerStats> read_layer(const SafetensorsView& view, const TensorIndex& in
     HC_TRY_STATUS(expect_dtype(*t, true));
     HC_TRY_STATUS(expect_shape(*t, {{e, nullptr}}));
     *values = to_floats(view.bytes(*t), t->dtype);
+  }
+  if (const TensorInfo* t = lookup(index, layer, kSubstitution)) {  // format 1.3
+    HC_TRY_STATUS(expect_dtype(*t, true));
+    HC_TRY_STATUS(expect_shape(*t, {{e, nullptr}, {e, nullptr}}));
+    out.substitution = to_floats(view.bytes(*t), t->dtype);
   }
   if (const TensorInfo* t = lookup(index, layer, kRouterSample)) {
     HC_TRY_STATUS(expect_dtype(*t, true));
@@ -565,6 +571,16 @@ Status validate_layer(const LayerStats& layer) {
                      std::to_string(e) + "), with at least one row");
     HC_TRY_STATUS(check_values(name(kRouterSample), layer.router_sample, false));
   }
+  if (!layer.substitution.empty()) {
+    HC_TRY_STATUS(
+        check_count(name(kSubstitution), layer.substitution.size(), e * e, "experts x experts"));
+    HC_TRY_STATUS(check_values(name(kSubstitution), layer.substitution, true));
+    for (std::size_t i = 0; i < e; ++i)
+      if (layer.substitution[i * e + i] != 0.0f)
+        return corrupt(quoted(name(kSubstitution)) + ": diagonal entry " + std::to_string(i) +
+                       " is " + number_text(layer.substitution[i * e + i]) +
+                       "; an expert replaced by itself changes nothing (0)");
+  }
   HC_TRY_STATUS(check_rows(name(kEdges), layer.edges, layer.experts, "edge"));
   HC_TRY_STATUS(check_values(name(kEdgeBarrier), layer.edge_barrier, true));
   HC_TRY_STATUS(check_rows(name(kTriangles), layer.triangles, layer.experts, "triangle"));
@@ -619,8 +635,11 @@ Result<std::vector<std::uint8_t>> write_stats(const StatsFile& stats,
   set_or_erase("format", kStatsFormat, true);
   const bool v1_1 = std::any_of(layers.begin(), layers.end(),
                                 [](const LayerStats* l) { return l->has_v1_1_tensors(); });
-  // 1.2 added the `lens_support` metadata keys; 1.1 the optional tensors (docs/FORMAT.md §6).
-  const char* minor = metadata.count("lens_support") > 0 ? "2" : v1_1 ? "1" : "0";
+  const bool v1_3 = std::any_of(layers.begin(), layers.end(),
+                                [](const LayerStats* l) { return !l->substitution.empty(); });
+  // 1.3 added substitution_barrier, 1.2 the `lens_support` metadata keys, 1.1 the optional
+  // tensors of the gate correction (docs/FORMAT.md §6).
+  const char* minor = v1_3 ? "3" : metadata.count("lens_support") > 0 ? "2" : v1_1 ? "1" : "0";
   set_or_erase("format_version", std::to_string(kStatsMajor) + "." + minor, true);
   std::string moe_layers;
   for (const LayerStats* l : layers)
@@ -676,6 +695,8 @@ Result<std::vector<std::uint8_t>> write_stats(const StatsFile& stats,
       items.push_back(
           {kRouterSample, Dtype::F32, {l->router_sample_rows, e}, as_bytes(l->router_sample)});
     if (!l->loo.empty()) items.push_back({kLoo, Dtype::F32, {e}, as_bytes(l->loo)});
+    if (!l->substitution.empty())
+      items.push_back({kSubstitution, Dtype::F32, {e, e}, as_bytes(l->substitution)});
     for (Item& item : items)
       HC_TRY_STATUS(writer.add_tensor(tensor_name(L, item.suffix), item.dtype,
                                       std::move(item.shape), item.bytes));

@@ -366,6 +366,49 @@ BOOST_AUTO_TEST_CASE(version_1_1_tensors_round_trip_and_set_the_minor) {
               std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(version_1_3_substitution_barriers_round_trip) {
+  hc::StatsFile s = sample_stats(true);
+  hc::LayerStats& l = s.layers[1];
+  const auto e = static_cast<std::size_t>(l.experts);
+  l.substitution.assign(e * e, 0.0f);
+  for (std::size_t i = 0; i < e; ++i)
+    for (std::size_t j = 0; j < e; ++j)
+      if (i != j) l.substitution[i * e + j] = float(i * 10 + j) / 16.0f;  // not symmetric
+  const Bytes bytes = written(s);
+  const auto back = read(bytes);
+  BOOST_REQUIRE_MESSAGE(back.ok(), why(back));
+  BOOST_CHECK_EQUAL(back->metadata.at("format_version"), "1.3");
+  BOOST_CHECK_EQUAL(back->version_minor, 3);
+  BOOST_CHECK(back->layers[1].substitution == l.substitution);
+  BOOST_CHECK(back->layers[0].substitution.empty());
+  BOOST_CHECK_EQUAL(back->layers[1].substitution_barrier(2, 0), 20.0f / 16.0f);
+  BOOST_CHECK(written(*back) == bytes);
+  const auto view = hc::parse_safetensors(bytes);
+  BOOST_REQUIRE(view.ok());
+  const hc::TensorInfo* t =
+      view->find("layers." + std::to_string(l.layer) + ".substitution_barrier");
+  BOOST_REQUIRE(t);
+  BOOST_CHECK((t->shape == std::vector<std::uint64_t>{e, e}));
+  // A non-zero diagonal, a negative or NaN value and a wrong size are refused, naming it.
+  for (int kind = 0; kind < 4; ++kind) {
+    hc::LayerStats bad = l;
+    if (kind == 0) bad.substitution[e + 1] = 0.5f;
+    if (kind == 1) bad.substitution[1] = -0.5f;
+    if (kind == 2) bad.substitution[2] = std::nanf("");
+    if (kind == 3) bad.substitution.pop_back();
+    const auto status = hc::validate_layer(bad);
+    BOOST_REQUIRE(!status.ok());
+    BOOST_CHECK(status.error().message.find("substitution_barrier") != std::string::npos);
+  }
+  // A file whose tensor has the wrong shape is refused on reading.
+  HandFile f = hand_file(s, true);
+  f.put({"layers." + std::to_string(l.layer) + ".substitution_barrier",
+         "F32",
+         {e, e - 1},
+         raw(std::vector<float>(e * (e - 1), 0.5f))});
+  expect_error(f.build(), hc::ErrorCode::Corrupt, "substitution_barrier");
+}
+
 BOOST_AUTO_TEST_CASE(struct_fields_win_over_stale_metadata) {
   hc::StatsFile s = sample_stats(false);
   s.metadata["top_k"] = "4";
@@ -444,7 +487,7 @@ BOOST_AUTO_TEST_CASE(loads_file_from_an_independent_writer) {
   // this build does not know, no moe_layers (derived from names), header padded with whitespace.
   const hc::StatsFile s = sample_stats(true);
   HandFile f = hand_file(s, true);
-  f.set_meta("format_version", "1.3");
+  f.set_meta("format_version", "1.9");
   f.erase_meta("moe_layers");
   f.set_meta("future_key", "future value");
   f.put({"layers.1.expert_future_stat", "F32", {5}, raw(std::vector<float>(5, 1.0f))});
@@ -456,7 +499,7 @@ BOOST_AUTO_TEST_CASE(loads_file_from_an_independent_writer) {
   BOOST_REQUIRE_MESSAGE(back.ok(), why(back));
   check_same(*back, s);
   BOOST_CHECK_EQUAL(back->version_major, 1);
-  BOOST_CHECK_EQUAL(back->version_minor, 3);
+  BOOST_CHECK_EQUAL(back->version_minor, 9);
   BOOST_CHECK_EQUAL(back->metadata.at("future_key"), "future value");
   BOOST_CHECK_EQUAL(back->tokens, 123456789012ull);
 

@@ -16,7 +16,7 @@ namespace hc {
 
 inline constexpr const char* kStatsFormat = "hodgecover.stats";
 inline constexpr int kStatsMajor = 1;
-inline constexpr int kStatsMinor = 2;
+inline constexpr int kStatsMinor = 3;
 // Largest router sample (rows) the reader accepts per layer.
 inline constexpr std::size_t kStatsMaxRouterSample = 1u << 16;
 // Largest expert count per layer the reader accepts. Released MoE models have at most a few
@@ -46,10 +46,18 @@ struct LayerStats {
   std::vector<float> router_sample;  // [N, E] row-major router logits of N sampled tokens
   std::size_t router_sample_rows = 0;
   std::vector<float> loo;  // [E] leave-one-out barrier (expert's logit at -inf), >= 0
+  // Optional (format 1.3): [E, E] row-major directed substitution barriers d(i -> j), expert i's
+  // output replaced by expert j's on i's routed tokens (same gate, same barrier kind as the
+  // pairs), >= 0, zero on the diagonal.
+  std::vector<float> substitution;
 
   // True when the layer carries any tensor that format 1.1 added.
   bool has_v1_1_tensors() const {
     return !router_prob.empty() || router_sample_rows > 0 || !loo.empty();
+  }
+  float substitution_barrier(int from, int to) const {
+    return substitution[static_cast<std::size_t>(from) * static_cast<std::size_t>(experts) +
+                        static_cast<std::size_t>(to)];
   }
 };
 

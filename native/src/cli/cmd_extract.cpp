@@ -120,11 +120,12 @@ int run_extract_command(const ExtractArgs& args) {
       take(run_extract(options, [&](const std::string& stage, std::size_t done, std::size_t total) {
         if (!reporter) return;  // one progress display per run: rank 0's
         if (stage != bar_stage) {
+          const auto has = [&](const char* word) { return stage.find(word) != std::string::npos; };
           bar = std::make_unique<ProgressBar>(stage, total,
-                                              stage.find("pairs") != std::string::npos ? "pairs"
-                                              : stage.find("leave-one-out") != std::string::npos
-                                                  ? "experts"
-                                                  : "triangles");
+                                              has("substitutions")   ? "ordered pairs"
+                                              : has("pairs")         ? "pairs"
+                                              : has("leave-one-out") ? "experts"
+                                                                     : "triangles");
           bar_stage = stage;
           drawn = 0;
         }
@@ -157,12 +158,15 @@ int run_extract_command(const ExtractArgs& args) {
          {"stage_seconds",
           {{"expert_stats", summary.stats_seconds},
            {"pairs", summary.pair_seconds},
+           {"substitutions", summary.substitution_seconds},
            {"triangles", summary.triangle_seconds},
            {"leave_one_out", summary.loo_seconds},
            {"forward_and_io", summary.seconds - summary.stats_seconds - summary.pair_seconds -
-                                  summary.triangle_seconds - summary.loo_seconds}}},
+                                  summary.substitution_seconds - summary.triangle_seconds -
+                                  summary.loo_seconds}}},
          {"merged_token_evaluations",
-          {{"pairs", summary.pair_evaluations}, {"triangles", summary.triangle_evaluations}}}});
+          {{"pairs", summary.pair_evaluations}, {"triangles", summary.triangle_evaluations}}},
+         {"substitute_token_evaluations", summary.substitution_evaluations}});
     return kExitOk;
   }
   std::cout << "wrote " << args.out << ": " << stats.layers.size() << " MoE layers x "

@@ -420,6 +420,42 @@ hc::Result<std::vector<float>> LayerBarriers::leave_one_out(
       [&](std::size_t e) { return leave_one_out_delta(static_cast<int>(e)); }, done);
 }
 
+hc::Result<std::vector<float>> LayerBarriers::substitutions(
+    const std::function<void(std::size_t)>& done) const {
+  const auto e = static_cast<std::size_t>(experts());
+  std::vector<std::pair<int, int>> ordered;
+  for (int i = 0; i < experts(); ++i)
+    for (int j = 0; j < experts(); ++j)
+      if (i != j) ordered.push_back({i, j});
+  auto scored = score(
+      ordered.size(),
+      [&](std::size_t p) { return substitution_delta(ordered[p].first, ordered[p].second); }, done);
+  if (!scored.ok()) return scored.error();
+  std::vector<float> out(e * e, 0.0f);
+  for (std::size_t p = 0; p < ordered.size(); ++p)
+    out[static_cast<std::size_t>(ordered[p].first) * e +
+        static_cast<std::size_t>(ordered[p].second)] = (*scored)[p];
+  return out;
+}
+
+LayerBarriers::GroupDelta LayerBarriers::substitution_delta(int from, int to) const {
+  const auto i = static_cast<std::size_t>(from);
+  GroupDelta d;
+  d.tokens = m_routed[i];
+  const at::ScalarType out_dtype = m_mlp_dtype == at::kDouble ? at::kDouble : at::kFloat;
+  if (d.tokens.size(0) == 0) {
+    d.delta = at::zeros({0, m_x.size(1)}, m_x.options().dtype(out_dtype));
+    return d;
+  }
+  m_evaluations += static_cast<std::uint64_t>(d.tokens.size(0));
+  const at::Tensor replaced =
+      expert_mlp_in(m_model->spec(), m_weights[static_cast<std::size_t>(to)],
+                    m_x.index_select(0, d.tokens), m_mlp_dtype);
+  const at::Tensor change = replaced - m_routed_out[i];
+  d.delta = (change * m_routed_gate[i].unsqueeze(1).to(change.scalar_type())).to(out_dtype);
+  return d;
+}
+
 LayerBarriers::GroupDelta LayerBarriers::leave_one_out_delta(int expert) const {
   const MoeModelSpec& spec = m_model->spec();
   const auto e = static_cast<std::size_t>(expert);

@@ -161,6 +161,11 @@ ExtractEstimate estimate_extract(const MoeModelSpec& s, const EstimateRequest& r
     return r.barrier == BarrierKind::KlLens ? groups * rows * row_bytes : 0.0;
   };
   const auto [pair_mlp, pair_head] = group_cost(pairs, u2, 2);
+  // Directed substitutions: every ordered pair (i, j) runs expert j on i's routed tokens (no
+  // merged weights), one scored row per token.
+  const double substitutions = E * (E - 1);
+  const double routed = T * k / std::max(1.0, E);
+  const auto [sub_mlp, sub_head] = group_cost(substitutions, routed, 0);
   const auto [tri_mlp, tri_head] = group_cost(triples, u3, 3);
   // Once per layer and token: the unperturbed logits (top-m: also the tail's p-weighted head
   // row, and about ten fp32 passes over the vocabulary to find the support and sample).
@@ -181,6 +186,7 @@ ExtractEstimate estimate_extract(const MoeModelSpec& s, const EstimateRequest& r
   stage("forward", forward, 0.0, 0.0);
   stage("statistics", statistics, statistics_mlp, 0.0);
   stage("pairs", L_moe * (pair_head + base_rows), L_moe * pair_mlp, L_moe * traffic(pairs, u2));
+  stage("substitutions", L_moe * sub_head, L_moe * sub_mlp, L_moe * traffic(substitutions, routed));
   stage("triangles", L_moe * tri_head, L_moe * tri_mlp, L_moe * traffic(triples, u3));
 
   // Disk: every tensor once (each process reads all of them): the barriers use the experts the
@@ -238,7 +244,7 @@ ExtractEstimate estimate_extract(const MoeModelSpec& s, const EstimateRequest& r
   const double embedding_peak = V * H * 4 + Tp * H * 4;
   out.device_peak_bytes = std::max(barriers_peak, embedding_peak);
   // Host: the token ids, the finished layers' statistics, and (CPU runs) the device's share.
-  const double layer_stats = E * (H + I) * 4 + (pairs + triples) * 4 * 4;
+  const double layer_stats = E * (H + I) * 4 + (pairs + triples) * 4 * 4 + E * E * 4;
   // Plus the process itself: LibTorch's libraries and allocator, about 190 MiB resident on
   // this project's CPU runs of the bundled models (scripts/estimate_check.sh).
   constexpr double kRuntimeBytes = 192.0 * 1024 * 1024;

@@ -286,7 +286,8 @@ struct Head {
   at::Tensor weight, norm;
 };
 
-// Statistics, pair barriers, candidate triangles and their barriers of one MoE layer.
+// Statistics, pair barriers, directed substitution barriers, candidate triangles and their
+// barriers, and leave-one-out barriers of one MoE layer.
 hc::Result<hc::LayerStats> extract_layer(const ForwardModel& model, const LayerObservation& obs,
                                          const ExtractOptions& options, const Head& head,
                                          std::int64_t token_offset, const FullModelContext* full,
@@ -324,6 +325,16 @@ hc::Result<hc::LayerStats> extract_layer(const ForwardModel& model, const LayerO
   stats.edge_barrier = *pair_barriers;
 
   t0 = Clock::now();
+  done = 0;
+  const auto ordered = static_cast<std::size_t>(e) * static_cast<std::size_t>(e - 1);
+  auto substitutions = barriers->substitutions(report("substitutions", ordered));
+  if (!substitutions.ok()) return substitutions.error();
+  stats.substitution = std::move(*substitutions);
+  summary.substitution_seconds += since(t0);
+  const std::uint64_t substitution_evals = barriers->merged_token_evaluations() - pair_evals;
+  summary.substitution_evaluations += substitution_evals;
+
+  t0 = Clock::now();
   std::vector<double> values(pair_barriers->begin(), pair_barriers->end());
   const double tau = values.empty() ? 0.0 : hc::quantile(values, options.candidate_quantile);
   const auto triples = candidate_triangles(e, *pair_barriers, tau, options.max_triangles);
@@ -331,7 +342,8 @@ hc::Result<hc::LayerStats> extract_layer(const ForwardModel& model, const LayerO
   auto triple_barriers = barriers->barriers(triples, report("triangles", triples.size()));
   if (!triple_barriers.ok()) return triple_barriers.error();
   summary.triangle_seconds += since(t0);
-  summary.triangle_evaluations += barriers->merged_token_evaluations() - pair_evals;
+  summary.triangle_evaluations +=
+      barriers->merged_token_evaluations() - pair_evals - substitution_evals;
   for (const auto& t : triples) stats.triangles.push_back({t[0], t[1], t[2]});
   stats.triangle_barrier = *triple_barriers;
 

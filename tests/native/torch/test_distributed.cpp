@@ -151,6 +151,9 @@ void check_same_statistics(const hc::StatsFile& one, const hc::StatsFile& many) 
     BOOST_CHECK_MESSAGE(worst <= 1e-5 * largest, at + "router_sample differs by "
                                                      << worst << " (largest " << largest << ")");
     check_close(a.loo, b.loo, at + "loo");
+    // Format 1.3: the directed substitution barriers, summed over the ranks like the pairs.
+    BOOST_CHECK(!a.substitution.empty());
+    check_close(a.substitution, b.substitution, at + "substitution");
     check_close(a.triangle_barrier, b.triangle_barrier, at + "triangle_barrier");
   }
 }

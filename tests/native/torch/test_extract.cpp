@@ -132,8 +132,30 @@ struct Naive {
     }
     return out;
   }
-  double kl_lens(const std::vector<int>& group) {
-    const at::Tensor d = deltas(group);
+  // Per-token change when expert `from`'s output is replaced by expert `to`'s (same gate).
+  at::Tensor substitution_deltas(int from, int to) {
+    const auto& spec = model.spec();
+    const auto& names = spec.layers[static_cast<std::size_t>(obs.layer)].experts;
+    const auto& a = names[static_cast<std::size_t>(from)];
+    const auto& b = names[static_cast<std::size_t>(to)];
+    const at::Tensor sel = obs.selected.to(at::kCPU);
+    at::Tensor out = at::zeros({obs.x.size(0), spec.hidden_size}, at::kDouble);
+    for (int64_t t = 0; t < out.size(0); ++t) {
+      const at::Tensor x = obs.x[t].to(at::kDouble);
+      for (int64_t s = 0; s < sel.size(1); ++s) {
+        if (sel[t][s].item<int64_t>() != from) continue;
+        out[t] += obs.gates[t][s].item<double>() * (expert(x, w(b.gate), w(b.up), w(b.down)) -
+                                                    expert(x, w(a.gate), w(a.up), w(a.down)));
+      }
+    }
+    return out;
+  }
+  double kl_lens(const std::vector<int>& group) { return kl_lens_of(deltas(group)); }
+  double output_l2(const std::vector<int>& group) { return output_l2_of(deltas(group)); }
+  double kl_full(const std::vector<int>& group, const at::Tensor& base_logits) {
+    return kl_full_of(deltas(group), base_logits);
+  }
+  double kl_lens_of(const at::Tensor& d) {
     double sum = 0;
     for (int64_t t = 0; t < d.size(0); ++t) {
       const at::Tensor h = obs.output[t].to(at::kDouble);
@@ -142,8 +164,7 @@ struct Naive {
     }
     return sum / double(d.size(0));
   }
-  double output_l2(const std::vector<int>& group) {
-    const at::Tensor d = deltas(group);
+  double output_l2_of(const at::Tensor& d) {
     // y = routed MoE output: sum over selected experts of g * E(x).
     const auto& names = model.spec().layers[static_cast<std::size_t>(obs.layer)].experts;
     const at::Tensor sel = obs.selected.to(at::kCPU);
@@ -160,8 +181,8 @@ struct Naive {
     return d.pow(2).sum().item<double>() / energy;
   }
   // kl_full on one sequence: perturb the layer output, run the later layers, compare.
-  double kl_full(const std::vector<int>& group, const at::Tensor& base_logits) {
-    const at::Tensor d = deltas(group).to(at::kFloat);
+  double kl_full_of(const at::Tensor& delta, const at::Tensor& base_logits) {
+    const at::Tensor d = delta.to(at::kFloat);
     at::Tensor h = obs.output + d;
     for (int l = obs.layer + 1; l < static_cast<int>(model.spec().layers.size()); ++l) {
       h = *model.run_layer(l, h);
@@ -219,6 +240,49 @@ BOOST_AUTO_TEST_CASE(batched_barriers_match_naive_reference) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(substitution_barriers_match_naive_reference) {
+  TempDir tmp("hc-test-extract");
+  write_model(tmp.root / "m", 11);
+  auto model = ForwardModel::open(tmp.root / "m");
+  BOOST_REQUIRE_MESSAGE(model.ok(), why(model));
+  const auto ids = tokens(24);
+  const auto seen = observe_all(*model, ids);
+  const at::Tensor base_logits = *model->logits(ids);
+  FullModelContext full{&*model, {24}, at::log_softmax(base_logits, -1)};
+  for (const auto& obs : seen) {
+    Naive naive{*model, obs};
+    for (BarrierKind kind : {BarrierKind::KlLens, BarrierKind::KlFull, BarrierKind::OutputL2}) {
+      auto lb = LayerBarriers::create(*model, obs, kind, &full, with_lens(LensSupport::Full));
+      BOOST_REQUIRE_MESSAGE(lb.ok(), why(lb));
+      auto got = lb->substitutions();
+      BOOST_REQUIRE_MESSAGE(got.ok(), why(got));
+      const int e = lb->experts();
+      BOOST_REQUIRE_EQUAL(got->size(), static_cast<std::size_t>(e * e));
+      bool asymmetric = false;
+      for (int i = 0; i < e; ++i) {
+        for (int j = 0; j < e; ++j) {
+          const float v = (*got)[static_cast<std::size_t>(i * e + j)];
+          if (i == j) {
+            BOOST_CHECK_EQUAL(v, 0.0f);
+            continue;
+          }
+          const at::Tensor d = naive.substitution_deltas(i, j);
+          const double want = kind == BarrierKind::KlLens     ? naive.kl_lens_of(d)
+                              : kind == BarrierKind::OutputL2 ? naive.output_l2_of(d)
+                                                              : naive.kl_full_of(d, base_logits);
+          BOOST_CHECK_GE(v, 0.0f);
+          BOOST_CHECK_MESSAGE(std::abs(v - want) <= 1e-2 * std::abs(want) + 1e-9,
+                              barrier_name(kind) << " layer " << obs.layer << " d(" << i << "->"
+                                                 << j << "): " << v << " vs " << want);
+          asymmetric = asymmetric || std::abs(v - (*got)[static_cast<std::size_t>(j * e + i)]) >
+                                         1e-3 * std::abs(v);
+        }
+      }
+      BOOST_CHECK(asymmetric);  // a directed cost, not the symmetric pair barrier
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(barrier_properties) {
   TempDir tmp("hc-test-extract");
   write_model(tmp.root / "m", 12, /*copy_expert=*/true);
@@ -235,6 +299,12 @@ BOOST_AUTO_TEST_CASE(barrier_properties) {
     const auto b = *lb->barriers({{0, 1}, {0, 2}});
     BOOST_CHECK_SMALL(b[0], 1e-7f);
     BOOST_CHECK_GT(b[1], 1e-7f);  // a different expert does cost something
+    // Substituting one copy for the other changes nothing either way; a different one costs.
+    const auto d = *lb->substitutions();
+    const int e = lb->experts();
+    BOOST_CHECK_SMALL(d[static_cast<std::size_t>(0 * e + 1)], 1e-7f);
+    BOOST_CHECK_SMALL(d[static_cast<std::size_t>(1 * e + 0)], 1e-7f);
+    BOOST_CHECK_GT(d[static_cast<std::size_t>(0 * e + 2)], 1e-7f);
   }
   // On the last MoE layer kl_lens is exactly kl_full (nothing runs after it).
   auto lens = LayerBarriers::create(*model, seen[1], BarrierKind::KlLens, &full,
@@ -408,8 +478,9 @@ BOOST_FIXTURE_TEST_CASE(cli_writes_a_statistics_file_that_decomposes, ExtractCli
   }
   // Format 1.1: mean router probabilities (a softmax: they sum to 1), the router sample (every
   // token here, fewer than --router-sample) and leave-one-out barriers (>= 0, not all zero).
-  // Format 1.2: the lens evaluation; auto picks full for this 64-entry vocabulary.
-  BOOST_CHECK_EQUAL(stats.metadata.at("format_version"), "1.2");
+  // Format 1.2: the lens evaluation; auto picks full for this 64-entry vocabulary. Format 1.3:
+  // the directed substitution barriers, E x E with a zero diagonal.
+  BOOST_CHECK_EQUAL(stats.metadata.at("format_version"), "1.3");
   BOOST_CHECK_EQUAL(stats.metadata.at("lens_support"), "full");
   BOOST_CHECK_EQUAL(stats.metadata.count("lens_tail_mass"), 0u);
   for (const auto& layer : stats.layers) {
@@ -420,6 +491,9 @@ BOOST_FIXTURE_TEST_CASE(cli_writes_a_statistics_file_that_decomposes, ExtractCli
     BOOST_CHECK_EQUAL(layer.router_sample_rows, 128u);
     BOOST_CHECK_EQUAL(layer.loo.size(), 4u);
     BOOST_CHECK_GT(loo, 0.0);
+    BOOST_REQUIRE_EQUAL(layer.substitution.size(), 16u);
+    for (int i = 0; i < 4; ++i) BOOST_CHECK_EQUAL(layer.substitution_barrier(i, i), 0.0f);
+    BOOST_CHECK_GT(layer.substitution_barrier(0, 1) + layer.substitution_barrier(1, 0), 0.0f);
   }
   ok("select s.hcstats --method loo --ratio 0.5 --out loo.json");
   ok("extract --model model --ids calib.ids --tokens 128 --seq-len 32 --router-sample 16 "

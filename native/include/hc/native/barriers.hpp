@@ -122,6 +122,12 @@ class LayerBarriers {
   hc::Result<std::vector<float>> leave_one_out(
       const std::function<void(std::size_t)>& done = {}) const;
 
+  // Directed substitution barrier d(i -> j) of every ordered pair: expert i's output replaced
+  // by expert j's on i's routed tokens, with i's gate, scored like a group merge (same kind and
+  // normalisation). [E * E] row-major, 0 on the diagonal; `done(n)` counts ordered pairs.
+  hc::Result<std::vector<float>> substitutions(
+      const std::function<void(std::size_t)>& done = {}) const;
+
   int experts() const { return static_cast<int>(m_weights.size()); }
   // kl_lens top-m: this rank's mean support size and mean tail mass per token, once a barrier
   // has been scored ({0, 0} before, and in every other mode).
@@ -138,6 +144,7 @@ class LayerBarriers {
   };
   GroupDelta group_delta(const std::vector<int>& group) const;
   GroupDelta leave_one_out_delta(int expert) const;
+  GroupDelta substitution_delta(int from, int to) const;
   // Scores `count` output changes made by `make(i)`: KL or L2 sums over every rank, divided
   // as the barriers are.
   hc::Result<std::vector<float>> score(std::size_t count,

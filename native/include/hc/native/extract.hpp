@@ -52,10 +52,13 @@ struct ExtractSummary {
   std::size_t layers_resumed = 0;  // layers taken from an interrupted run
   double seconds = 0.0;            // wall time of the whole run
   // Where the time went (layers computed in this run only): expert weights, outputs and
-  // statistics; pair barriers; triplet barriers. The rest is the forward pass and writing.
-  double stats_seconds = 0.0, pair_seconds = 0.0, triangle_seconds = 0.0, loo_seconds = 0.0;
-  std::uint64_t pair_evaluations = 0, triangle_evaluations = 0;  // merged-expert token evals
-  int processes = 1;                                             // ranks that shared the run
+  // statistics; pair barriers; directed substitution barriers; triplet barriers; leave-one-out.
+  // The rest is the forward pass and writing.
+  double stats_seconds = 0.0, pair_seconds = 0.0, substitution_seconds = 0.0,
+         triangle_seconds = 0.0, loo_seconds = 0.0;
+  // Expert token evaluations: merged experts (pairs, triangles), substitutes (substitutions).
+  std::uint64_t pair_evaluations = 0, substitution_evaluations = 0, triangle_evaluations = 0;
+  int processes = 1;                // ranks that shared the run
   std::size_t local_sequences = 0;  // calibration sequences this rank forwarded
   // Tensor bytes of the checkpoint, and what this process read of them (Checkpoint::bytes_read).
   std::uint64_t checkpoint_bytes = 0, checkpoint_bytes_read = 0;
