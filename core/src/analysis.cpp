@@ -26,6 +26,8 @@ Result<LayerAnalysis> analyze(const LayerStats& layer, const ComplexOptions& opt
   out.layer = layer.layer;
   out.complex = std::move(complex).value();
   out.hodge = std::move(hodge).value();
+  if (!layer.substitution.empty())
+    out.flow_gradient_share = substitution_flow(layer).gradient_share();
   return out;
 }
 
@@ -98,7 +100,7 @@ nlohmann::json decomposition_json(const LayerAnalysis& a) {
   for (const auto& e : a.complex.edges) edges.push_back({e[0], e[1]});
   nlohmann::json filled = nlohmann::json::array();
   for (const auto& t : a.complex.filled) filled.push_back({t[0], t[1], t[2]});
-  return {
+  nlohmann::json out = {
       {"layer", a.layer},
       {"experts", a.complex.vertex_count},
       {"tau", a.complex.tau},
@@ -123,6 +125,9 @@ nlohmann::json decomposition_json(const LayerAnalysis& a) {
         {"curl", expected.curl.sum()},
         {"harmonic", expected.harmonic.sum()}}},
   };
+  if (a.flow_gradient_share)
+    out["substitution_flow"] = {{"gradient_share", *a.flow_gradient_share}};
+  return out;
 }
 
 Result<SelectionOutcome> select_file(const StatsFile& stats,

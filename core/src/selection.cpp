@@ -121,15 +121,27 @@ std::array<int, 3> sorted_triangle(const std::array<std::int32_t, 3>& t) {
   return v;
 }
 
-const char* const kMethodNames[] = {"hodgecover", "frequency", "reap",     "ean",
-                                    "loo",        "random",    "pairwise", "hcsmoe"};
+const char* const kMethodNames[] = {"hodgecover", "frequency", "reap",   "ean",        "loo",
+                                    "random",     "pairwise",  "hcsmoe", "substitute", "hodgerank"};
 
-// Only loo ranks on data a file may lack; `subject` says where it is missing.
-Error missing_loo(const std::string& subject) {
+// loo, substitute and hodgerank rank on data a file may lack; `subject` says where it is missing.
+Error missing_data(Method m, const std::string& subject) {
+  const bool loo = m == Method::Loo;
   return make_error(ErrorCode::InvalidArgument,
-                    "loo: " + subject +
-                        " no leave-one-out scores (tensor expert_loo, format 1.1); extract them "
-                        "again with this version of hodgecover");
+                    std::string(loo                       ? "loo: "
+                                : m == Method::Substitute ? "substitute: "
+                                                          : "hodgerank: ") +
+                        subject +
+                        (loo ? " no leave-one-out scores (tensor expert_loo, format 1.1)"
+                             : " no directed substitution barriers (tensor substitution_barrier, "
+                               "format 1.3)") +
+                        "; extract them again with this version of hodgecover");
+}
+
+bool has_data(const LayerStats& layer, Method m) {
+  if (m == Method::Loo) return !layer.loo.empty();
+  if (m == Method::Substitute || m == Method::HodgeRank) return !layer.substitution.empty();
+  return true;
 }
 
 }  // namespace
@@ -139,14 +151,14 @@ const char* method_name(Method m) {
 }
 
 const std::vector<Method>& all_methods() {
-  static const std::vector<Method> methods = {Method::HodgeCover, Method::Frequency, Method::Reap,
-                                              Method::Ean,        Method::Loo,       Method::Random,
-                                              Method::Pairwise,   Method::HcSmoe};
+  static const std::vector<Method> methods = {
+      Method::HodgeCover, Method::Frequency, Method::Reap,   Method::Ean,        Method::Loo,
+      Method::Random,     Method::Pairwise,  Method::HcSmoe, Method::Substitute, Method::HodgeRank};
   return methods;
 }
 
 Status method_supported(const LayerStats& layer, Method m) {
-  if (m == Method::Loo && layer.loo.empty()) return missing_loo("the statistics file has");
+  if (!has_data(layer, m)) return missing_data(m, "the statistics file has");
   return Ok{};
 }
 
@@ -155,11 +167,12 @@ Status method_supported(const StatsFile& stats, Method m) {
   for (const LayerStats& layer : stats.layers)
     if (!method_supported(layer, m)) lacking.push_back(layer.layer);
   if (lacking.empty()) return Ok{};
-  if (lacking.size() == stats.layers.size()) return missing_loo("the statistics file has");
+  if (lacking.size() == stats.layers.size()) return missing_data(m, "the statistics file has");
   std::string layers;
   for (int l : lacking) layers += (layers.empty() ? "" : ", ") + std::to_string(l);
-  return missing_loo((lacking.size() == 1 ? "layer " + layers + " of the statistics file has"
-                                          : "layers " + layers + " of the statistics file have"));
+  return missing_data(m,
+                      (lacking.size() == 1 ? "layer " + layers + " of the statistics file has"
+                                           : "layers " + layers + " of the statistics file have"));
 }
 
 std::vector<Method> supported_methods(const StatsFile& stats) {
@@ -472,6 +485,19 @@ Result<LayerPlan> select_layer(const LayerStats& layer, const Complex& complex,
       break;
     case Method::HcSmoe:
       return detail::hcsmoe_plan(layer, *keep);
+    case Method::Substitute: {
+      // In merge mode each dropped expert merges into its substitute.
+      SubstitutePlan s = substitute_selection(layer, *keep);
+      plan.keep = std::move(s.keep);
+      plan.merge_into = std::move(s.substitute);
+      return plan;
+    }
+    case Method::HodgeRank: {
+      const SubstitutionFlow flow = substitution_flow(layer);
+      const std::vector<float> hardness(flow.hardness.begin(), flow.hardness.end());
+      plan.keep = detail::top_experts(hardness, experts, *keep);
+      break;
+    }
   }
   plan.merge_into = nearest_survivor(layer, plan.keep);
   return plan;

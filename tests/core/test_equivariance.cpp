@@ -34,6 +34,11 @@ hc::LayerStats renumber(const hc::LayerStats& in, const std::vector<int>& perm) 
   move_rows(in.loo, out.loo);
   move_rows(in.input_sqnorm, out.input_sqnorm);
   move_rows(in.inner_sqnorm, out.inner_sqnorm);
+  const auto e = static_cast<std::size_t>(in.experts);  // d(i -> j) moves in both indices
+  for (std::size_t i = 0; i < e && !in.substitution.empty(); ++i)
+    for (std::size_t j = 0; j < e; ++j)
+      out.substitution[static_cast<std::size_t>(perm[i]) * e + static_cast<std::size_t>(perm[j])] =
+          in.substitution[i * e + j];
 
   std::vector<std::pair<std::array<int, 2>, float>> edges;
   for (std::size_t e = 0; e < in.edges.size(); ++e) {
@@ -127,11 +132,17 @@ hc::StatsFile test_file(std::uint64_t seed) {
   o.top_k = 4;
   auto made = hc::synthesize(o);
   BOOST_TEST_REQUIRE(made.ok());
-  // Synthetic files have no leave-one-out scores; distinct ones so loo is covered too.
+  // Synthetic files have no leave-one-out scores or substitution barriers; distinct ones so
+  // loo, substitute and hodgerank are covered too.
   hc::test::FixtureRng rng{seed + 17};
   for (hc::LayerStats& layer : made->stats.layers) {
     layer.loo.resize(static_cast<std::size_t>(layer.experts));
     for (float& x : layer.loo) x = static_cast<float>(rng.uniform());
+    const auto e = static_cast<std::size_t>(layer.experts);
+    layer.substitution.assign(e * e, 0.0f);
+    for (std::size_t i = 0; i < e; ++i)
+      for (std::size_t j = 0; j < e; ++j)
+        if (i != j) layer.substitution[i * e + j] = static_cast<float>(rng.uniform());
   }
   return made->stats;
 }

@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -151,7 +152,7 @@ BOOST_AUTO_TEST_CASE(names_and_option_validation) {
     names.insert(hc::method_name(m));
     BOOST_TEST((*hc::parse_method(hc::method_name(m)) == m));
   }
-  BOOST_TEST(names.size() == 8u);
+  BOOST_TEST(names.size() == 10u);
   BOOST_TEST((*hc::parse_method("loo") == hc::Method::Loo));
   BOOST_TEST((hc::parse_method("HodgeCover").error().code == hc::ErrorCode::InvalidArgument));
   BOOST_TEST(hc::parse_method("wanda").error().message.find("hcsmoe") != std::string::npos);
@@ -237,15 +238,18 @@ BOOST_AUTO_TEST_CASE(loo_needs_leave_one_out_scores) {
   BOOST_TEST((plan.error().code == hc::ErrorCode::InvalidArgument));
   BOOST_TEST(plan.error().message.find("layer 7: loo: ") == 0u, plan.error().message);
   BOOST_TEST(plan.error().message.find("expert_loo") != std::string::npos);
+  const auto needs_newer_data = [](hc::Method m) {
+    return m == hc::Method::Loo || m == hc::Method::Substitute || m == hc::Method::HodgeRank;
+  };
   for (hc::Method m : hc::all_methods())
-    BOOST_TEST(hc::method_supported(layer, m).ok() == (m != hc::Method::Loo), hc::method_name(m));
+    BOOST_TEST(hc::method_supported(layer, m).ok() == !needs_newer_data(m), hc::method_name(m));
 
   // File level: the methods that run everything list only what the file supports.
   hc::StatsFile file;
   file.layers = {layer, layer};
   file.layers[1].layer = 8;
   const auto without = hc::supported_methods(file);
-  BOOST_TEST(without.size() == hc::all_methods().size() - 1);
+  BOOST_TEST(without.size() == hc::all_methods().size() - 3);
   BOOST_TEST((std::find(without.begin(), without.end(), hc::Method::Loo) == without.end()));
   const hc::Status none = hc::method_supported(file, hc::Method::Loo);
   BOOST_REQUIRE(!none.ok());
@@ -258,7 +262,123 @@ BOOST_AUTO_TEST_CASE(loo_needs_leave_one_out_scores) {
              partly.error().message);
   file.layers[1].loo = {4, 3, 2, 1};
   BOOST_TEST(hc::method_supported(file, hc::Method::Loo).ok());
+  const hc::Status no_flow = hc::method_supported(file, hc::Method::Substitute);
+  BOOST_REQUIRE(!no_flow.ok());
+  BOOST_TEST(no_flow.error().message.find("substitute: the statistics file has no directed") == 0u,
+             no_flow.error().message);
+  BOOST_TEST(no_flow.error().message.find("substitution_barrier") != std::string::npos);
+  for (auto& l : file.layers) l.substitution.assign(16, 0.5f);
   BOOST_TEST((hc::supported_methods(file) == hc::all_methods()));
+}
+
+BOOST_AUTO_TEST_CASE(substitute_solves_facility_location) {
+  // Hand-computed: 5 experts, keep 2. Expert 4 substitutes well for 0 and 1 (cost 1 each), and
+  // expert 3 for 2 (cost 1); everything else costs 10, except 3 -> 4 and 4 -> 3 (cost 4).
+  // Kept {3, 4}: 1 + 1 + 1 = 3; any other pair costs at least 10 more. The frequencies point
+  // elsewhere, so a per-expert score would not find it.
+  LayerStats layer = hc::test::complete_layer(5, [](int, int) { return 1.f; });
+  layer.frequency = {0.9f, 0.8f, 0.7f, 0.1f, 0.1f};
+  layer.substitution.assign(25, 10.0f);
+  for (int i = 0; i < 5; ++i) layer.substitution[static_cast<std::size_t>(i * 5 + i)] = 0.0f;
+  auto set = [&](int i, int j, float v) {
+    layer.substitution[static_cast<std::size_t>(i * 5 + j)] = v;
+  };
+  set(0, 4, 1);
+  set(1, 4, 1);
+  set(2, 3, 1);
+  set(3, 4, 4);
+  set(4, 3, 4);
+  const hc::SubstitutePlan plan = hc::substitute_selection(layer, 2);
+  BOOST_TEST((plan.keep == std::vector<int>{3, 4}));
+  BOOST_TEST(plan.cost == 3.0);
+  const std::map<int, int> merge = {{0, 4}, {1, 4}, {2, 3}};
+  BOOST_TEST((plan.substitute == merge));
+  // Through select_layer: the same keep set, and the assignment is the merge plan.
+  SelectionOptions o;
+  o.method = hc::Method::Substitute;
+  o.keep = 2;
+  const auto selected = hc::select_layer(layer, index_complex(layer), HodgeDecomposition{}, o);
+  BOOST_REQUIRE(selected.ok());
+  BOOST_TEST((selected->keep == plan.keep));
+  BOOST_TEST((selected->merge_into == merge));
+  // Keeping everything costs nothing; keeping one picks the best single substitute (4: 1+1+10+4).
+  BOOST_TEST(hc::substitute_selection(layer, 5).cost == 0.0);
+  BOOST_TEST((hc::substitute_selection(layer, 1).keep == std::vector<int>{4}));
+  BOOST_TEST(hc::substitute_selection(layer, 1).cost == 16.0);
+}
+
+BOOST_AUTO_TEST_CASE(substitute_matches_exhaustive_search_on_small_layers) {
+  // Random asymmetric costs on 9 experts: small layers are searched exhaustively; the greedy
+  // plus exchanges used on larger ones stays near the optimum over every subset here (a local
+  // optimum in general: docs/METHOD.md §6).
+  int optimal = 0, cases = 0;
+  double worst = 1.0;
+  for (std::uint64_t seed = 1; seed <= 12; ++seed) {
+    TestRng rng{seed};
+    const int n = 9;
+    LayerStats layer = hc::test::complete_layer(n, [](int, int) { return 1.f; });
+    layer.substitution.assign(static_cast<std::size_t>(n * n), 0.0f);
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j)
+        if (i != j) layer.substitution[static_cast<std::size_t>(i * n + j)] = float(rng.uniform());
+    for (int keep = 1; keep < n; ++keep) {
+      double best = 1e300;
+      for (int mask = 0; mask < (1 << n); ++mask) {
+        if (__builtin_popcount(static_cast<unsigned>(mask)) != keep) continue;
+        double cost = 0.0;
+        for (int i = 0; i < n; ++i) {
+          if (mask & (1 << i)) continue;
+          double c = 1e300;
+          for (int j = 0; j < n; ++j)
+            if (mask & (1 << j))
+              c = std::min(c, double(layer.substitution[static_cast<std::size_t>(i * n + j)]));
+          cost += c;
+        }
+        best = std::min(best, cost);
+      }
+      const hc::SubstitutePlan exact = hc::substitute_selection(layer, keep);
+      BOOST_TEST(exact.exact);
+      BOOST_TEST(exact.cost == best, boost::test_tools::tolerance(1e-9));
+      const hc::SubstitutePlan plan =
+          hc::substitute_selection(layer, keep, hc::SubstituteSearch::LocalSearch);
+      BOOST_TEST(!plan.exact);
+      BOOST_TEST(plan.keep.size() == static_cast<std::size_t>(keep));
+      BOOST_TEST(plan.cost >= best - 1e-9);
+      worst = std::max(worst, plan.cost / best);
+      optimal += plan.cost <= best + 1e-9;
+      ++cases;
+    }
+  }
+  BOOST_TEST(optimal >= cases * 8 / 10, optimal << " of " << cases << " optimal");
+  BOOST_TEST(worst <= 1.5, "worst local-search cost " << worst << " x the optimum");
+  BOOST_TEST_MESSAGE("local search optimal in " << optimal << " of " << cases << ", worst " << worst
+                                                << " x the optimum");
+}
+
+BOOST_AUTO_TEST_CASE(hodgerank_orders_by_the_flow_potential) {
+  // d(i -> j) = a_i - a_j + 1 (a = 0, 1, 2, 3): a pure gradient flow F_ij = 2 (a_i - a_j), so the
+  // gradient share is 1 and the hardness orders the experts by a.
+  LayerStats layer = hc::test::complete_layer(4, [](int, int) { return 1.f; });
+  layer.substitution.assign(16, 0.0f);
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 4; ++j)
+      if (i != j) layer.substitution[static_cast<std::size_t>(i * 4 + j)] = float(i - j + 4);
+  const hc::SubstitutionFlow flow = hc::substitution_flow(layer);
+  BOOST_TEST(flow.gradient_share() == 1.0, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(flow.hardness[3] > flow.hardness[2]);
+  BOOST_TEST(flow.hardness[2] > flow.hardness[1]);
+  BOOST_TEST(flow.hardness[0] == -flow.hardness[3], boost::test_tools::tolerance(1e-12));
+  SelectionOptions o;
+  o.method = hc::Method::HodgeRank;
+  o.keep = 2;
+  BOOST_TEST((hc::select_layer(layer, index_complex(layer), HodgeDecomposition{}, o)->keep ==
+              std::vector<int>{2, 3}));
+  // A cyclic flow 0 -> 1 -> 2 -> 0 on top of a symmetric cost has no gradient part.
+  LayerStats cycle = hc::test::complete_layer(3, [](int, int) { return 1.f; });
+  cycle.substitution = {0, 2, 1, 1, 0, 2, 2, 1, 0};
+  BOOST_TEST(hc::substitution_flow(cycle).gradient_share() == 0.0,
+             boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(hc::substitution_flow(cycle).energy == 3.0);
 }
 
 BOOST_AUTO_TEST_CASE(random_is_seeded_uniform_and_reproducible) {
@@ -565,6 +685,8 @@ BOOST_AUTO_TEST_CASE(every_method_returns_a_consistent_plan) {
     layer.ean[i] = float(rng.uniform());
     layer.loo.push_back(float(rng.uniform()));
   }
+  for (int i = 0; i < 10; ++i)
+    for (int j = 0; j < 10; ++j) layer.substitution.push_back(i == j ? 0.f : float(rng.uniform()));
   layer.triangles = {{0, 1, 2}, {2, 5, 7}, {3, 8, 9}};
   layer.triangle_barrier = {3, 3, 3};
   const Complex complex = index_complex(layer);
@@ -588,7 +710,7 @@ BOOST_AUTO_TEST_CASE(every_method_returns_a_consistent_plan) {
       BOOST_TEST(std::binary_search(plan->keep.begin(), plan->keep.end(), s));
     }
     BOOST_TEST(dropped.size() + plan->keep.size() == 10u, hc::method_name(m));
-    if (m != hc::Method::HcSmoe)
+    if (m != hc::Method::HcSmoe && m != hc::Method::Substitute)
       BOOST_TEST((plan->merge_into == hc::nearest_survivor(layer, plan->keep)));
   }
 }

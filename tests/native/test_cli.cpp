@@ -141,14 +141,19 @@ BOOST_FIXTURE_TEST_CASE(select_compare_lists_every_method, CliFixture) {
        {"hodgecover", "frequency", "reap", "ean", "random", "pairwise", "hcsmoe"}) {
     BOOST_CHECK_MESSAGE(contains(r.out, name), "--compare does not list " << name);
   }
-  // Synthetic files have no leave-one-out scores: loo is skipped with the reason, not an error.
+  // Synthetic files have no leave-one-out scores or substitution barriers: loo, substitute and
+  // hodgerank are skipped with the reason, not an error.
   BOOST_CHECK(contains(r.out, "not run: loo: the statistics file has no leave-one-out scores"));
+  BOOST_CHECK(contains(r.out, "not run: substitute: the statistics file has no directed"));
   const json j = json::parse(ok("select s.hcstats --keep 4 --compare --json").out);
   BOOST_CHECK_EQUAL(j.at("methods").size(), 7u);
   BOOST_CHECK(j["methods"][0].at("retained").contains("harmonic"));
-  BOOST_REQUIRE_EQUAL(j.at("skipped").size(), 1u);
+  BOOST_REQUIRE_EQUAL(j.at("skipped").size(), 3u);
   BOOST_CHECK_EQUAL(j["skipped"][0].at("method").get<std::string>(), "loo");
   BOOST_CHECK(contains(j["skipped"][0].at("reason").get<std::string>(), "expert_loo"));
+  BOOST_CHECK_EQUAL(j["skipped"][1].at("method").get<std::string>(), "substitute");
+  BOOST_CHECK_EQUAL(j["skipped"][2].at("method").get<std::string>(), "hodgerank");
+  BOOST_CHECK(contains(j["skipped"][2].at("reason").get<std::string>(), "substitution_barrier"));
 }
 
 BOOST_FIXTURE_TEST_CASE(select_loo_needs_leave_one_out_scores, CliFixture) {
@@ -173,7 +178,41 @@ BOOST_FIXTURE_TEST_CASE(select_loo_needs_leave_one_out_scores, CliFixture) {
     BOOST_CHECK(p.at("keep") == json({2, 5, 7}));
   const json j = json::parse(ok("select loo.hcstats --keep 4 --compare --json").out);
   BOOST_CHECK_EQUAL(j.at("methods").size(), 8u);
-  BOOST_CHECK(j.at("skipped").empty());
+  BOOST_CHECK_EQUAL(j.at("skipped").size(), 2u);  // substitute, hodgerank: no format 1.3 data
+
+  // With substitution barriers (format 1.3) every method runs; substitute's merge plan maps each
+  // dropped expert to its substitute. d(i -> j) = 1 + |i - j| / 8 + (j odd ? 0 : 1): odd experts
+  // are the good substitutes.
+  for (auto& layer : stats.layers) {
+    const int e = layer.experts;
+    layer.substitution.assign(static_cast<std::size_t>(e * e), 0.0f);
+    for (int i = 0; i < e; ++i)
+      for (int k = 0; k < e; ++k)
+        if (i != k)
+          layer.substitution[static_cast<std::size_t>(i * e + k)] =
+              1.0f + std::abs(i - k) / 8.0f + (k % 2 == 1 ? 0.0f : 1.0f);
+  }
+  const auto with_flow = hc::write_stats(stats);
+  BOOST_REQUIRE(with_flow.ok());
+  hc::test::spit(work / "flow.hcstats", std::string(with_flow->begin(), with_flow->end()));
+  const json all = json::parse(ok("select flow.hcstats --keep 4 --compare --json").out);
+  BOOST_CHECK_EQUAL(all.at("methods").size(), 10u);
+  BOOST_CHECK(all.at("skipped").empty());
+  const json sub =
+      json::parse(ok("select flow.hcstats --method substitute --keep 4 --mode merge --json").out);
+  // decompose --json reports the flow's gradient share per layer (a number in [0, 1]).
+  const json dec = json::parse(ok("decompose flow.hcstats --json").out);
+  for (const auto& layer : dec.at("layers")) {
+    const double share = layer.at("substitution_flow").at("gradient_share").get<double>();
+    BOOST_CHECK(share >= 0.0 && share <= 1.0);
+  }
+  BOOST_CHECK(!json::parse(ok("decompose loo.hcstats --json").out)["layers"][0].contains(
+      "substitution_flow"));
+  for (const auto& [layer, p] : sub.at("layers").items()) {
+    BOOST_CHECK(p.at("keep") == json({1, 3, 5, 7}));
+    BOOST_CHECK(p.at("merge_into").at("0") == 1);
+    BOOST_CHECK(p.at("merge_into").at("6") == 5);
+  }
 }
 
 BOOST_FIXTURE_TEST_CASE(synth_is_deterministic, CliFixture) {

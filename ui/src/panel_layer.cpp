@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 
 #include "hc/ui/draw.hpp"
@@ -201,11 +202,15 @@ void draw_graph_annotations(ImDrawList* dl, const AppState& s, const LayerAnalys
     legend.push_back({IM_COL32(90, 90, 100, 255), "dropped expert"});
   }
   plot::legend(dl, ImVec2(g.origin.x + 4, g.origin.y + 4), legend);
-  char info[160];
-  std::snprintf(info, sizeof info,
-                "layer %d: %d experts, %d edges (%d drawn), %d filled, %zu holes, betti %d %d %d",
-                layer, cx.vertex_count, cx.edge_count(), shown, cx.triangle_count(),
-                cx.holes.size(), a.hodge.betti[0], a.hodge.betti[1], a.hodge.betti[2]);
+  char info[224];
+  const int n = std::snprintf(
+      info, sizeof info,
+      "layer %d: %d experts, %d edges (%d drawn), %d filled, %zu holes, betti %d %d %d", layer,
+      cx.vertex_count, cx.edge_count(), shown, cx.triangle_count(), cx.holes.size(),
+      a.hodge.betti[0], a.hodge.betti[1], a.hodge.betti[2]);
+  if (a.flow_gradient_share && n > 0 && static_cast<std::size_t>(n) < sizeof info)
+    std::snprintf(info + n, sizeof info - static_cast<std::size_t>(n),
+                  ", substitution flow %.0f%% gradient", 100 * *a.flow_gradient_share);
   const float line = ImGui::GetTextLineHeight();
   dl->AddText(ImVec2(g.origin.x + 4, g.origin.y + g.size.y - line - 2),
               ImGui::GetColorU32(ImGuiCol_Text), info);

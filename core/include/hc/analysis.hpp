@@ -25,6 +25,9 @@ struct LayerAnalysis {
   // expected). Computed on demand (ensure_expected, or by selection), since heavily filled layers
   // make them cost several decompositions.
   std::optional<ExpectedEnergies> expected;
+  // Files with directed substitution barriers (format 1.3): the gradient share of the
+  // antisymmetric substitution flow's energy (substitution_flow), else empty.
+  std::optional<double> flow_gradient_share;
 };
 
 // Decomposes one layer.
@@ -48,7 +51,8 @@ Result<std::vector<LayerAnalysis>> analyze_file(const StatsFile& stats,
 // One layer of `decompose --json`: {"layer","experts","tau","edges","filled_triangles","betti",
 // "signal","gradient","curl","harmonic","energy":{"gradient","curl","harmonic"},
 // "expected":{"gradient","curl","harmonic" (per edge),"sampled"},
-// "expected_energy":{"gradient","curl","harmonic"}}. The oriented parts follow the complex's
+// "expected_energy":{"gradient","curl","harmonic"}, and, for format 1.3 files,
+// "substitution_flow":{"gradient_share"}}. The oriented parts follow the complex's
 // orientation; the expected ones are averaged over all orientations (ranked by --harmonic-target
 // expected).
 nlohmann::json decomposition_json(const LayerAnalysis& analysis);

@@ -15,9 +15,21 @@
 
 namespace hc {
 
-// Loo ranks on the file's leave-one-out scores (LayerStats::loo, format 1.1), which older and
-// synthetic files lack: see method_supported.
-enum class Method { HodgeCover, Frequency, Reap, Ean, Loo, Random, Pairwise, HcSmoe };
+// Loo ranks on the file's leave-one-out scores (LayerStats::loo, format 1.1), Substitute and
+// HodgeRank on the directed substitution barriers (LayerStats::substitution, format 1.3), which
+// older and synthetic files lack: see method_supported.
+enum class Method {
+  HodgeCover,
+  Frequency,
+  Reap,
+  Ean,
+  Loo,
+  Random,
+  Pairwise,
+  HcSmoe,
+  Substitute,
+  HodgeRank
+};
 enum class VertexScore { Reap, Frequency, None };
 // How the greedy credits a triangle that is not yet covered. Partial: each kept vertex earns
 // w_t / cover_tri up to cover_tri (monotone submodular surrogate; never blind to the first
@@ -129,6 +141,35 @@ struct LayerPlan {
 Result<LayerPlan> select_layer(const LayerStats& layer, const Complex& complex,
                                const HodgeDecomposition& hodge, const SelectionOptions& options,
                                const CoverageTargets* hodge_targets = nullptr);
+
+// `substitute`: the kept set S (|S| = keep) minimising the cost of the dropped experts' best
+// kept substitutes, sum over i not in S of min_{j in S} d(i -> j) (docs/METHOD.md §6). Each
+// d(i -> j) is already a sum over expert i's routed tokens with i's gates, so an expert's
+// routed weight is in its costs. Exact (every keep set) when there are at most 200 000 of them,
+// else greedy (each step keeps the expert that lowers the total most) then single exchanges to a
+// local optimum, with no approximation guarantee for this asymmetric cost (tests compare it with
+// exhaustive search). Deterministic; ties to the lower index. `substitute` maps each dropped
+// expert to its kept substitute (the merge plan).
+enum class SubstituteSearch { Auto, LocalSearch };  // LocalSearch: never exhaustive (tests)
+struct SubstitutePlan {
+  std::vector<int> keep;          // ascending
+  std::map<int, int> substitute;  // dropped -> argmin_{j in S} d(i -> j)
+  double cost = 0.0;
+  bool exact = false;  // found by exhaustive search
+};
+SubstitutePlan substitute_selection(const LayerStats& layer, int keep,
+                                    SubstituteSearch search = SubstituteSearch::Auto);
+
+// HodgeRank on the antisymmetric substitution flow F_ij = d(i -> j) - d(j -> i) over the
+// complete graph: hardness_i = mean_j F_ij (high: costly to replace, easy to substitute for
+// others), whose differences h_i - h_j are F's gradient part; energies over the pairs i < j.
+struct SubstitutionFlow {
+  std::vector<double> hardness;  // [E]
+  double energy = 0.0;           // |F|^2
+  double gradient_energy = 0.0;  // |grad F|^2
+  double gradient_share() const { return energy > 0 ? gradient_energy / energy : 0.0; }
+};
+SubstitutionFlow substitution_flow(const LayerStats& layer);
 
 // For every dropped expert, the survivor with the smallest pair barrier (ties: lower id).
 std::map<int, int> nearest_survivor(const LayerStats& layer, const std::vector<int>& keep);
