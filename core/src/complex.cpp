@@ -168,6 +168,17 @@ Result<FillRule> parse_fill_rule(const std::string& s) {
                     "unknown fill rule '" + s + "' (expected tau or sum)");
 }
 
+Result<EdgeSignal> parse_edge_signal(const std::string& s) {
+  if (s == "barrier") return EdgeSignal::Barrier;
+  if (s == "flow") return EdgeSignal::SubstitutionFlow;
+  return make_error(ErrorCode::InvalidArgument,
+                    "unknown edge signal '" + s + "' (expected barrier or flow)");
+}
+
+const char* edge_signal_name(EdgeSignal s) {
+  return s == EdgeSignal::Barrier ? "barrier" : "flow";
+}
+
 double quantile(std::vector<double> values, double q) {
   if (values.empty()) return 0.0;
   if (!(q > 0.0)) q = 0.0;  // also maps NaN to 0; callers validate q beforehand
@@ -197,6 +208,13 @@ Result<Complex> build_complex(const LayerStats& layer, const ComplexOptions& opt
   HC_TRY_STATUS(check_layer(layer, options.orientation == Orientation::Frequency,
                             options.orientation == Orientation::Reap));
   HC_TRY_STATUS(check_unique_triangles(layer));
+  const bool flow = options.signal == EdgeSignal::SubstitutionFlow;
+  if (flow && layer.substitution.size() !=
+                  static_cast<std::size_t>(layer.experts) * static_cast<std::size_t>(layer.experts))
+    return make_error(ErrorCode::InvalidArgument,
+                      layer_name(layer) +
+                          "the flow signal needs directed substitution barriers (tensor "
+                          "substitution_barrier, format 1.3)");
 
   Complex cx;
   const int n = layer.experts;
@@ -229,8 +247,9 @@ Result<Complex> build_complex(const LayerStats& layer, const ComplexOptions& opt
   const std::size_t m_all = layer.edges.size();
   cx.edges.reserve(m_all);
   cx.edge_source.reserve(m_all);
-  std::vector<double> signal;
+  std::vector<double> signal, barriers;  // f, and the barriers the fill rules read
   signal.reserve(m_all);
+  barriers.reserve(m_all);
   std::vector<int> kept_as(m_all, -1);  // file edge -> complex edge, or -1 when dropped
   EdgeIndex pairs(n);
   for (std::size_t e = 0; e < m_all; ++e) {
@@ -244,7 +263,10 @@ Result<Complex> build_complex(const LayerStats& layer, const ComplexOptions& opt
     kept_as[e] = static_cast<int>(cx.edges.size());
     cx.edges.push_back({a, b});
     cx.edge_source.push_back(static_cast<int>(e));
-    signal.push_back(barrier);
+    barriers.push_back(barrier);
+    signal.push_back(flow ? double(layer.substitution_barrier(a, b)) -
+                                double(layer.substitution_barrier(b, a))
+                          : barrier);
   }
   if (!pairs.finish()) return make_error(ErrorCode::Corrupt, layer_name(layer) + "duplicate edge");
   cx.signal =
@@ -265,7 +287,9 @@ Result<Complex> build_complex(const LayerStats& layer, const ComplexOptions& opt
     const double barrier = layer.triangle_barrier[t];
     const double limit = options.fill == FillRule::Tau
                              ? cx.tau
-                             : cx.signal[e_bc] + cx.signal[e_ac] + cx.signal[e_ab];
+                             : barriers[static_cast<std::size_t>(e_bc)] +
+                                   barriers[static_cast<std::size_t>(e_ac)] +
+                                   barriers[static_cast<std::size_t>(e_ab)];
     if (barrier <= limit) {
       cx.filled.push_back(v);
       cx.filled_barrier.push_back(barrier);
@@ -336,6 +360,7 @@ std::string describe_complex(const ComplexOptions& o) {
   text += o.edges == EdgeMode::Complete ? ", complete edges" : ", threshold edges";
   text += o.fill == FillRule::Tau ? ", fill tau" : ", fill sum";
   text += std::string(", ") + orientation_name(o.orientation) + " order";
+  if (o.signal == EdgeSignal::SubstitutionFlow) text += ", substitution-flow signal";
   return text;
 }
 

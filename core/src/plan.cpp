@@ -181,6 +181,8 @@ nlohmann::json selection_params(const SelectionOptions& o, const ComplexOptions&
       {"edges", c.edges == EdgeMode::Threshold ? "threshold" : "complete"},
       {"fill", c.fill == FillRule::Sum ? "sum" : "tau"},
   };
+  // Recorded only when not the default, so plans of barrier-signal runs keep their form.
+  if (c.signal != EdgeSignal::Barrier) params["signal"] = edge_signal_name(c.signal);
   return params;
 }
 

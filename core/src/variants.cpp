@@ -92,6 +92,7 @@ Status apply_key(const std::string& key, const nlohmann::json& value, Variant& v
   if (key == "orientation") return parsed(parse_orientation, c.orientation);
   if (key == "edges") return parsed(parse_edge_mode, c.edges);
   if (key == "fill") return parsed(parse_fill_rule, c.fill);
+  if (key == "signal") return parsed(parse_edge_signal, c.signal);
   if (key == "mode") {
     ReductionMode m{};
     HC_TRY_STATUS(parsed(parse_reduction_mode, m));

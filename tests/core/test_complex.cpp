@@ -152,6 +152,46 @@ BOOST_AUTO_TEST_CASE(fill_rule_tau_versus_sum) {
   BOOST_TEST(hc::build_complex(k4({5, 9, 100, 100}), o)->triangle_count() == 1);
 }
 
+BOOST_AUTO_TEST_CASE(flow_signal_is_the_antisymmetric_substitution_cost) {
+  // d(i -> j) = 4i + j + 1: f on the oriented edge (tail, head) is d(tail->head) - d(head->tail)
+  // = 3 (tail - head); τ and the fill rules still read the barriers.
+  hc::LayerStats layer = k4({4, 8, 12, 16});
+  layer.substitution.assign(16, 0.0f);
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 4; ++j)
+      if (i != j) layer.substitution[static_cast<std::size_t>(i * 4 + j)] = float(4 * i + j + 1);
+  ComplexOptions o = with_tau(5.0);
+  o.fill = hc::FillRule::Sum;
+  const auto by_barrier = hc::build_complex(layer, o);
+  o.signal = hc::EdgeSignal::SubstitutionFlow;
+  const auto by_flow = hc::build_complex(layer, o);
+  BOOST_TEST_REQUIRE((by_barrier.ok() && by_flow.ok()));
+  BOOST_TEST((by_flow->filled == by_barrier->filled));
+  BOOST_TEST(by_flow->tau == by_barrier->tau);
+  for (int e = 0; e < by_flow->edge_count(); ++e) {
+    const auto [tail, head] = by_flow->edges[static_cast<std::size_t>(e)];
+    BOOST_TEST(by_flow->signal[e] == 3.0 * (tail - head));
+  }
+  // Another orientation flips edges and their signs together.
+  o.orientation = hc::Orientation::Frequency;
+  layer.frequency = {0.4f, 0.3f, 0.2f, 0.1f};
+  const auto flipped = hc::build_complex(layer, o);
+  BOOST_TEST_REQUIRE(flipped.ok());
+  for (int e = 0; e < flipped->edge_count(); ++e) {
+    const auto [tail, head] = flipped->edges[static_cast<std::size_t>(e)];
+    BOOST_TEST(flipped->signal[e] == 3.0 * (tail - head));
+  }
+  BOOST_TEST(hc::describe_complex(o).find("substitution-flow") != std::string::npos);
+  // A layer without substitution barriers cannot give the flow.
+  layer.substitution.clear();
+  const auto missing = hc::build_complex(layer, o);
+  BOOST_TEST_REQUIRE(!missing.ok());
+  BOOST_TEST((missing.error().code == hc::ErrorCode::InvalidArgument));
+  BOOST_TEST(missing.error().message.find("substitution_barrier") != std::string::npos);
+  BOOST_TEST((*hc::parse_edge_signal("flow") == hc::EdgeSignal::SubstitutionFlow));
+  BOOST_TEST(!hc::parse_edge_signal("flux").ok());
+}
+
 BOOST_AUTO_TEST_CASE(holes_need_all_three_edges) {
   // Path 0-1-2 plus edge 2-3: candidate (0,1,2) misses (0,2); (1,2,3) misses (1,3).
   const hc::LayerStats layer = hc::test::make_layer(4, {{0, 1}, {1, 2}, {2, 3}, {1, 3}},

@@ -105,6 +105,8 @@ std::vector<Variant> variants() {
       [](Variant& v) { v.selection.triangle_credit = hc::TriangleCredit::Binary; });
   add("hodgecover, fill sum", [](Variant& v) { v.complex.fill = hc::FillRule::Sum; });
   add("hodgecover, threshold edges", [](Variant& v) { v.complex.edges = hc::EdgeMode::Threshold; });
+  add("hodgecover, substitution-flow signal",
+      [](Variant& v) { v.complex.signal = hc::EdgeSignal::SubstitutionFlow; });
   add("hodgecover, frequency vertex score",
       [](Variant& v) { v.selection.vertex_score = hc::VertexScore::Frequency; });
   for (hc::Method m : hc::all_methods()) {

@@ -13,7 +13,7 @@ BOOST_AUTO_TEST_CASE(keys_set_their_options_and_the_rest_stays_at_the_base) {
   hc::ComplexOptions complex;
   auto v = hc::parse_variants(
       R"({"variants":[{"name":"hc-lt0","method":"hodgecover","lambda_t":0,"orientation":"frequency",
-          "harmonic_target":"oriented","fill":"sum","cover_tri":3,"tau":0.5},
+          "harmonic_target":"oriented","fill":"sum","cover_tri":3,"tau":0.5,"signal":"flow"},
         {"name":"merge.reap","method":"reap","mode":"merge","seed":4,"output_scale":0.7}]})",
       "v.json", base, complex);
   BOOST_TEST_REQUIRE(v.ok());
@@ -27,9 +27,11 @@ BOOST_AUTO_TEST_CASE(keys_set_their_options_and_the_rest_stays_at_the_base) {
   BOOST_TEST((a.selection.harmonic_target == hc::HarmonicTarget::Oriented));
   BOOST_TEST((a.complex.orientation == hc::Orientation::Frequency));
   BOOST_TEST((a.complex.fill == hc::FillRule::Sum));
+  BOOST_TEST((a.complex.signal == hc::EdgeSignal::SubstitutionFlow));
   BOOST_TEST(a.complex.tau.value_or(-1) == 0.5);
   BOOST_TEST(!a.mode.has_value());
   const hc::Variant& b = (*v)[1];
+  BOOST_TEST((b.complex.signal == hc::EdgeSignal::Barrier));
   BOOST_TEST((b.selection.method == hc::Method::Reap));
   BOOST_TEST((b.mode == hc::ReductionMode::Merge));
   BOOST_TEST(b.selection.seed == 4u);

@@ -19,6 +19,10 @@ namespace hc {
 enum class Orientation { Index, Frequency, Reap };
 enum class EdgeMode { Complete, Threshold };  // keep every pair, or only pairs with b_ij <= tau
 enum class FillRule { Tau, Sum };             // fill when t_ijk <= tau, or t_ijk <= b_ij+b_ik+b_jk
+// The edge signal f: the symmetric merge barrier b_ij, or the antisymmetric substitution flow
+// f = d(tail -> head) - d(head -> tail) (format 1.3 files), which needs no orientation choice:
+// reorienting an edge flips the sign of f and of its parts, never their energies.
+enum class EdgeSignal { Barrier, SubstitutionFlow };
 
 struct ComplexOptions {
   double tau_quantile = 0.75;  // used when tau is not set
@@ -28,6 +32,8 @@ struct ComplexOptions {
   Orientation orientation = Orientation::Reap;
   EdgeMode edges = EdgeMode::Complete;
   FillRule fill = FillRule::Tau;
+  // τ, the edge threshold and the fill rules always read the barriers; only f changes.
+  EdgeSignal signal = EdgeSignal::Barrier;
 };
 
 // Parsers for the option strings used by the CLI and the dashboard ("index", "frequency", ...).
@@ -35,6 +41,8 @@ Result<Orientation> parse_orientation(const std::string& s);
 const char* orientation_name(Orientation o);
 Result<EdgeMode> parse_edge_mode(const std::string& s);
 Result<FillRule> parse_fill_rule(const std::string& s);
+Result<EdgeSignal> parse_edge_signal(const std::string& s);  // "barrier", "flow"
+const char* edge_signal_name(EdgeSignal s);
 // "tau = 0.75 quantile, complete edges, fill tau, reap order" for report headers.
 std::string describe_complex(const ComplexOptions& options);
 
@@ -63,7 +71,8 @@ struct Complex {
 // default). Empty input returns 0.
 double quantile(std::vector<double> values, double q);
 
-// Builds the complex. InvalidArgument for a bad quantile/tau; Corrupt if the layer is invalid.
+// Builds the complex. InvalidArgument for a bad quantile/tau, or the flow signal on a layer
+// without substitution barriers; Corrupt if the layer is invalid.
 Result<Complex> build_complex(const LayerStats& layer, const ComplexOptions& options);
 
 // For each filled triangle [a,b,c], the indices in `edges` of (b,c), (a,c) and (a,b): the rows

@@ -111,6 +111,13 @@ void add_complex_options(CLI::App& command, ComplexSwitches& s) {
       ->check(CLI::IsMember({"tau", "sum"}))
       ->capture_default_str()
       ->group(group);
+  command
+      .add_option("--signal", s.signal,
+                  "Edge signal to decompose: the merge barrier, or the antisymmetric substitution "
+                  "flow d(i->j) - d(j->i) (format 1.3 files)")
+      ->check(CLI::IsMember({"barrier", "flow"}))
+      ->capture_default_str()
+      ->group(group);
 }
 
 hc::ComplexOptions complex_options(const ComplexSwitches& s) {
@@ -120,6 +127,7 @@ hc::ComplexOptions complex_options(const ComplexSwitches& s) {
   options.orientation = take(hc::parse_orientation(s.orientation));
   options.edges = take(hc::parse_edge_mode(s.edges));
   options.fill = take(hc::parse_fill_rule(s.fill));
+  options.signal = take(hc::parse_edge_signal(s.signal));
   return options;
 }
 

@@ -83,6 +83,7 @@ struct ComplexSwitches {
   std::string orientation = hc::orientation_name(hc::ComplexOptions{}.orientation);
   std::string edges = "complete";
   std::string fill = "tau";
+  std::string signal = "barrier";
   CLI::Option* tau_option = nullptr;  // set by add_complex_options; tells whether --tau was given
 };
 void add_complex_options(CLI::App& command, ComplexSwitches& switches);
