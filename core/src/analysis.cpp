@@ -26,7 +26,7 @@ Result<LayerAnalysis> analyze(const LayerStats& layer, const ComplexOptions& opt
   out.layer = layer.layer;
   out.complex = std::move(complex).value();
   out.hodge = std::move(hodge).value();
-  if (!layer.substitution.empty())
+  if (method_supported(layer, Method::HodgeRank))  // substitution barriers present and E x E
     out.flow_gradient_share = substitution_flow(layer).gradient_share();
   return out;
 }

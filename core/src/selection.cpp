@@ -140,7 +140,10 @@ Error missing_data(Method m, const std::string& subject) {
 
 bool has_data(const LayerStats& layer, Method m) {
   if (m == Method::Loo) return !layer.loo.empty();
-  if (m == Method::Substitute || m == Method::HodgeRank) return !layer.substitution.empty();
+  if (m == Method::Substitute || m == Method::HodgeRank)
+    return layer.experts > 0 &&
+           layer.substitution.size() ==
+               static_cast<std::size_t>(layer.experts) * static_cast<std::size_t>(layer.experts);
   return true;
 }
 
