@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "hc/selection.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -31,7 +32,8 @@ BOOST_FIXTURE_TEST_CASE(bundled_model_end_to_end, CliFixture) {
     BOOST_CHECK_EQUAL(row.at("gate_correction"), "off");
   }
   BOOST_CHECK_EQUAL(uncorrected, 3u);
-  BOOST_REQUIRE_EQUAL(rows.size(), 8u * 3u * 2u + uncorrected);
+  const std::size_t methods = hc::all_methods().size();  // the demo's statistics have them all
+  BOOST_REQUIRE_EQUAL(rows.size(), methods * 3u * 2u + uncorrected);
   // The report pairs each with its corrected row, with a paired interval.
   std::size_t paired = 0;
   for (const auto& e : report.at("gate_effects")) {
@@ -66,9 +68,9 @@ BOOST_FIXTURE_TEST_CASE(bundled_model_end_to_end, CliFixture) {
   BOOST_CHECK(fs::exists(work / "d" / "tiny-olmoe.hcstats"));
   ok("info d/tiny-olmoe.hcstats");
   const std::string md = hc::test::slurp(work / "d" / "report.md");
-  for (const char* part :
-       {"hodgecover", "frequency", "reap", "ean", "loo", "random", "pairwise", "hcsmoe",
-        "25% of experts removed", "50% of experts removed", "75% of experts removed"}) {
+  for (const char* part : {"hodgecover", "frequency", "reap", "ean", "loo", "random", "pairwise",
+                           "hcsmoe", "substitute", "hodgerank", "25% of experts removed",
+                           "50% of experts removed", "75% of experts removed"}) {
     BOOST_CHECK_MESSAGE(contains(md, part), "report.md lacks " << part);
   }
   // The figures: linked from report.md, one frontier series per method, kept experts per row.
@@ -82,7 +84,7 @@ BOOST_FIXTURE_TEST_CASE(bundled_model_end_to_end, CliFixture) {
   for (std::size_t at = frontier.find("<g class=\"series\""); at != std::string::npos;
        at = frontier.find("<g class=\"series\"", at + 1))
     ++series;
-  BOOST_CHECK_EQUAL(series, 8u + baseline_variants.size());
+  BOOST_CHECK_EQUAL(series, methods + baseline_variants.size());
   for (const auto& row : rows) BOOST_CHECK_EQUAL(row.at("kept").size(), 4u);  // 4 MoE layers
   int kept = 0;
   for (const auto& entry : fs::directory_iterator(work / "d" / "checkpoints"))
@@ -96,7 +98,9 @@ BOOST_FIXTURE_TEST_CASE(bundled_model_end_to_end, CliFixture) {
   BOOST_CHECK(contains(again.out, "lowest KL at 50% removed"));
   BOOST_CHECK(contains(again.out, "figures/"));
   BOOST_CHECK(contains(again.out, "site.sh serve 8000 d/tiny-olmoe.hcstats d/report.json"));
-  BOOST_CHECK_EQUAL(json::parse(hc::test::slurp(work / "d" / "report.json")).at("rows").size(), 9u);
+  // One row per method plus the best plan again uncorrected.
+  BOOST_CHECK_EQUAL(json::parse(hc::test::slurp(work / "d" / "report.json")).at("rows").size(),
+                    methods + 1u);
   BOOST_CHECK(contains(again.out, "gate correction ("));
   for (const auto& entry : fs::directory_iterator(work))
     BOOST_CHECK_MESSAGE(!contains(entry.path().filename().string(), ".tmp-"), entry.path());
