@@ -8,7 +8,10 @@
 # Usage: scripts/gate_evidence.sh [MODEL...]   (default: the four bundled models)
 # Environment: HC_BIN (default build/hodgecover), RATIOS (0.25,0.5,0.75,0.875), VARIANTS (default
 # docs/evidence/gate_variants.json; the renormalising models were run with
-# docs/evidence/gate_variants_renorm.json, the same without the fixed scales).
+# docs/evidence/gate_variants_renorm.json, the same without the fixed scales). Other evidence
+# runs reuse this protocol (scripts/substitution_evidence.sh) with: SUFFIX (report folder
+# docs/evidence/<model><SUFFIX>, default -gate), BARRIER (extract --barrier, default kl_lens),
+# STATS_DIR (take <model>.hcstats from there instead of extracting).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 hc="${HC_BIN:-$root/build/hodgecover}"
@@ -25,14 +28,18 @@ python3 "$root/scripts/split_calibration.py" "$data/calibration.txt" "$work"
 for model in "${models[@]}"; do
   dir="$root/models/$model"
   echo "== $model"
-  "$hc" extract --model "$dir" --text "$work/calibration_a.txt" --tokens 4096 \
-    --max-triangles 1024 --out "$work/$model.hcstats"
+  if [ -n "${STATS_DIR:-}" ] && [ -f "$STATS_DIR/$model.hcstats" ]; then
+    cp "$STATS_DIR/$model.hcstats" "$work/$model.hcstats"
+  else
+    "$hc" extract --model "$dir" --text "$work/calibration_a.txt" --tokens 4096 \
+      --max-triangles 1024 --barrier "${BARRIER:-kl_lens}" --out "$work/$model.hcstats"
+  fi
   rm -rf "$work/cmp"
   "$hc" compare --model "$dir" --stats "$work/$model.hcstats" --text "$data/heldout.txt" \
     --select-on "$work/calibration_b.txt" --tokens 8192 --ratios "$ratios" --wanda 0.5 \
     --checkpoints none --variants "${VARIANTS:-$root/docs/evidence/gate_variants.json}" \
     --out "$work/cmp"
-  out="$root/docs/evidence/$model-gate"
+  out="$root/docs/evidence/$model${SUFFIX:--gate}"
   rm -rf "$out"
   mkdir -p "$out"
   # The report names the scratch paths; name the repository's instead.

@@ -26,8 +26,12 @@ Result<LayerAnalysis> analyze(const LayerStats& layer, const ComplexOptions& opt
   out.layer = layer.layer;
   out.complex = std::move(complex).value();
   out.hodge = std::move(hodge).value();
-  if (method_supported(layer, Method::HodgeRank))  // substitution barriers present and E x E
+  // The flow does not depend on τ: a re-analysis of the same layer keeps the share it had.
+  if (previous && previous->flow_gradient_share) {
+    out.flow_gradient_share = previous->flow_gradient_share;
+  } else if (method_supported(layer, Method::HodgeRank)) {  // substitution barriers, E x E
     out.flow_gradient_share = substitution_flow(layer).gradient_share();
+  }
   return out;
 }
 

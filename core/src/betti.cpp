@@ -42,24 +42,6 @@ struct Entry {
   std::uint32_t value;
 };
 
-int component_count(const Complex& cx) {
-  std::vector<int> parent(static_cast<std::size_t>(cx.vertex_count));
-  std::iota(parent.begin(), parent.end(), 0);
-  auto root = [&](int v) {
-    while (parent[v] != v) v = parent[v] = parent[parent[v]];
-    return v;
-  };
-  int count = cx.vertex_count;
-  for (const auto& e : cx.edges) {
-    const int a = root(e[0]), b = root(e[1]);
-    if (a != b) {
-      parent[a] = b;
-      --count;
-    }
-  }
-  return count;
-}
-
 // Rank over GF(p) of a sparse matrix by Gaussian elimination in Markowitz-like order: always
 // pivot in a row of least current degree, on its shortest column. Each pivot clears one row and
 // removes one column (+1 to the rank); the rest of its row is eliminated from the other columns
@@ -361,7 +343,8 @@ namespace detail {
 
 std::array<int, 3> betti_numbers(const Complex& complex,
                                  const std::vector<std::array<int, 3>>& triangle_edges) {
-  const int components = component_count(complex);
+  int components = 0;
+  component_labels(complex, components);
   const int rank_b1 = complex.vertex_count - components;
   const int rank_2 = rank_b2(complex, triangle_edges);
   return {components, complex.edge_count() - rank_b1 - rank_2, complex.triangle_count() - rank_2};

@@ -3,23 +3,19 @@
 #include "curl_solvers.hpp"
 
 #include <cmath>
-#include <numeric>
 #include <utility>
+
+#include "hc/hodge.hpp"
 
 namespace hc::detail {
 
 GraphPotential::GraphPotential(int vertices, std::vector<std::array<int, 2>> edges)
     : m_edges(std::move(edges)), m_n(vertices) {
-  // Components by union-find; the 1/|C| blocks make the matrix definite on each of them.
-  std::vector<int> parent(static_cast<std::size_t>(m_n));
-  std::iota(parent.begin(), parent.end(), 0);
-  auto root = [&](int v) {
-    while (parent[v] != v) v = parent[v] = parent[parent[v]];
-    return v;
-  };
-  for (const auto& e : m_edges) parent[root(e[0])] = root(e[1]);
-  std::vector<int> component(static_cast<std::size_t>(m_n)), size(static_cast<std::size_t>(m_n), 0);
-  for (int v = 0; v < m_n; ++v) ++size[component[v] = root(v)];
+  // The 1/|C| blocks over the connected components make the matrix definite on each of them.
+  int components = 0;
+  const std::vector<int> component = component_labels(m_n, m_edges, components);
+  std::vector<int> size(static_cast<std::size_t>(components), 0);
+  for (int v = 0; v < m_n; ++v) ++size[component[v]];
   Eigen::MatrixXd a = Eigen::MatrixXd::Zero(m_n, m_n);
   for (const auto& e : m_edges) {
     a(e[0], e[0]) += 1.0;
@@ -33,25 +29,11 @@ GraphPotential::GraphPotential(int vertices, std::vector<std::array<int, 2>> edg
   m_llt.compute(a);
 }
 
-void GraphPotential::apply_b1(const Eigen::VectorXd& x, Eigen::VectorXd& y) const {
-  y.setZero(m_n);
-  for (std::size_t e = 0; e < m_edges.size(); ++e) {
-    y[m_edges[e][0]] -= x[static_cast<Eigen::Index>(e)];
-    y[m_edges[e][1]] += x[static_cast<Eigen::Index>(e)];
-  }
-}
-
-void GraphPotential::apply_b1t(const Eigen::VectorXd& s, Eigen::VectorXd& y) const {
-  y.resize(static_cast<Eigen::Index>(m_edges.size()));
-  for (std::size_t e = 0; e < m_edges.size(); ++e)
-    y[static_cast<Eigen::Index>(e)] = s[m_edges[e][1]] - s[m_edges[e][0]];
-}
-
 Eigen::VectorXd GraphPotential::solve(const Eigen::VectorXd& rhs) const {
   Eigen::VectorXd s = m_llt.solve(rhs);
   Eigen::VectorXd ds, l0s;
-  apply_b1t(s, ds);
-  apply_b1(ds, l0s);
+  apply_b1t(m_edges, s, ds);
+  apply_b1(m_n, m_edges, ds, l0s);
   s += m_llt.solve(rhs - l0s);
   return s;
 }
@@ -145,20 +127,8 @@ std::optional<ComplementCurl> ComplementCurl::make(const Complex& cx, const Tria
     }
     edges.push_back(ends);
   }
-  std::vector<int> parent(static_cast<std::size_t>(n));
-  std::iota(parent.begin(), parent.end(), 0);
-  auto root = [&](int v) {
-    while (parent[v] != v) v = parent[v] = parent[parent[v]];
-    return v;
-  };
-  int components = n;
-  for (const auto& e : edges) {
-    const int a = root(e[0]), b = root(e[1]);
-    if (a != b) {
-      parent[a] = b;
-      --components;
-    }
-  }
+  int components = 0;
+  component_labels(n, edges, components);
   const auto k = static_cast<long long>(edges.size()) - (n - components) - rank_b2;
   if (k != 0) return std::nullopt;
   GraphPotential laplacian(n, std::move(edges));
@@ -169,8 +139,8 @@ std::optional<ComplementCurl> ComplementCurl::make(const Complex& cx, const Tria
 void ComplementCurl::project(const Eigen::VectorXd& b, Eigen::VectorXd& curl,
                              Eigen::VectorXd& harm) const {
   Eigen::VectorXd b1b;
-  m_laplacian.apply_b1(b, b1b);
-  m_laplacian.apply_b1t(m_laplacian.solve(b1b), harm);
+  apply_b1(m_laplacian.vertices(), m_laplacian.edges(), b, b1b);
+  apply_b1t(m_laplacian.edges(), m_laplacian.solve(b1b), harm);
   curl = b - harm;
 }
 

@@ -25,9 +25,8 @@ class GraphPotential {
   // One solve plus one step of iterative refinement against L0 itself (the quantity the
   // |B1 h| check measures), which keeps that residual near machine precision.
   Eigen::VectorXd solve(const Eigen::VectorXd& rhs) const;
-  // y = B1 x (vertices) for an edge vector x; y = B1^T s (edges) for a vertex vector s.
-  void apply_b1(const Eigen::VectorXd& x, Eigen::VectorXd& y) const;
-  void apply_b1t(const Eigen::VectorXd& s, Eigen::VectorXd& y) const;
+  int vertices() const { return m_n; }
+  const std::vector<std::array<int, 2>>& edges() const { return m_edges; }
 
  private:
   std::vector<std::array<int, 2>> m_edges;

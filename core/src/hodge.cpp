@@ -30,17 +30,18 @@ std::string sci(double x) {
 namespace detail {
 
 // Component label (0..count-1) of every vertex; isolated vertices are their own component.
-std::vector<int> component_labels(const Complex& cx, int& count) {
-  std::vector<int> parent(static_cast<std::size_t>(cx.vertex_count));
+std::vector<int> component_labels(int vertices, const std::vector<std::array<int, 2>>& edges,
+                                  int& count) {
+  std::vector<int> parent(static_cast<std::size_t>(vertices));
   std::iota(parent.begin(), parent.end(), 0);
   auto root = [&](int v) {
     while (parent[v] != v) v = parent[v] = parent[parent[v]];
     return v;
   };
-  for (const auto& e : cx.edges) parent[root(e[0])] = root(e[1]);
+  for (const auto& e : edges) parent[root(e[0])] = root(e[1]);
   std::vector<int> label(parent.size(), -1), of_root(parent.size(), -1);
   count = 0;
-  for (int v = 0; v < cx.vertex_count; ++v) {
+  for (int v = 0; v < vertices; ++v) {
     int& id = of_root[root(v)];
     if (id < 0) id = count++;
     label[v] = id;
@@ -48,20 +49,34 @@ std::vector<int> component_labels(const Complex& cx, int& count) {
   return label;
 }
 
+std::vector<int> component_labels(const Complex& cx, int& count) {
+  return component_labels(cx.vertex_count, cx.edges, count);
+}
+
 // y = B1 x for an edge vector x (E): each edge sends -x_e to its tail and +x_e to its head.
-void apply_b1(const Complex& cx, const Eigen::VectorXd& x, Eigen::VectorXd& y) {
-  y.setZero(cx.vertex_count);
-  for (std::size_t e = 0; e < cx.edges.size(); ++e) {
-    y[cx.edges[e][0]] -= x[static_cast<Eigen::Index>(e)];
-    y[cx.edges[e][1]] += x[static_cast<Eigen::Index>(e)];
+void apply_b1(int vertices, const std::vector<std::array<int, 2>>& edges, const Eigen::VectorXd& x,
+              Eigen::VectorXd& y) {
+  y.setZero(vertices);
+  for (std::size_t e = 0; e < edges.size(); ++e) {
+    y[edges[e][0]] -= x[static_cast<Eigen::Index>(e)];
+    y[edges[e][1]] += x[static_cast<Eigen::Index>(e)];
   }
 }
 
 // y = B1^T s for a vertex vector s (M): the potential difference head - tail.
+void apply_b1t(const std::vector<std::array<int, 2>>& edges, const Eigen::VectorXd& s,
+               Eigen::VectorXd& y) {
+  y.resize(static_cast<Eigen::Index>(edges.size()));
+  for (std::size_t e = 0; e < edges.size(); ++e)
+    y[static_cast<Eigen::Index>(e)] = s[edges[e][1]] - s[edges[e][0]];
+}
+
+void apply_b1(const Complex& cx, const Eigen::VectorXd& x, Eigen::VectorXd& y) {
+  apply_b1(cx.vertex_count, cx.edges, x, y);
+}
+
 void apply_b1t(const Complex& cx, const Eigen::VectorXd& s, Eigen::VectorXd& y) {
-  y.resize(static_cast<Eigen::Index>(cx.edges.size()));
-  for (std::size_t e = 0; e < cx.edges.size(); ++e)
-    y[static_cast<Eigen::Index>(e)] = s[cx.edges[e][1]] - s[cx.edges[e][0]];
+  apply_b1t(cx.edges, s, y);
 }
 
 bool is_complete_graph(const Complex& cx) {

@@ -126,16 +126,13 @@ const char* const kMethodNames[] = {"hodgecover", "frequency", "reap",   "ean", 
 
 // loo, substitute and hodgerank rank on data a file may lack; `subject` says where it is missing.
 Error missing_data(Method m, const std::string& subject) {
-  const bool loo = m == Method::Loo;
-  return make_error(ErrorCode::InvalidArgument,
-                    std::string(loo                       ? "loo: "
-                                : m == Method::Substitute ? "substitute: "
-                                                          : "hodgerank: ") +
-                        subject +
-                        (loo ? " no leave-one-out scores (tensor expert_loo, format 1.1)"
-                             : " no directed substitution barriers (tensor substitution_barrier, "
-                               "format 1.3)") +
-                        "; extract them again with this version of hodgecover");
+  return make_error(
+      ErrorCode::InvalidArgument,
+      std::string(kMethodNames[static_cast<int>(m)]) + ": " + subject +
+          (m == Method::Loo ? " no leave-one-out scores (tensor expert_loo, format 1.1)"
+                            : " no directed substitution barriers (tensor substitution_barrier, "
+                              "format 1.3)") +
+          "; extract them again with this version of hodgecover");
 }
 
 bool has_data(const LayerStats& layer, Method m) {

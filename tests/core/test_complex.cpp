@@ -337,6 +337,13 @@ BOOST_AUTO_TEST_CASE(corrupt_layers_are_rejected) {
   l = k4();
   l.triangles[1] = {2, 1, 0};  // the same triple as candidate 0
   expect_corrupt(l);
+  // Past 256 experts duplicates are found by sorting, not a bitmap: the same rule holds.
+  hc::LayerStats wide =
+      hc::test::make_layer(300, {{0, 1}}, {1.0f}, {{5, 290, 7}, {3, 8, 299}}, {1.0f, 1.0f});
+  BOOST_TEST(hc::build_complex(wide, ComplexOptions{}).ok());
+  wide.triangles.push_back({299, 3, 8});
+  wide.triangle_barrier.push_back(1.0f);
+  expect_corrupt(wide);
   l = k4();
   l.triangle_barrier.push_back(1.0f);
   expect_corrupt(l);

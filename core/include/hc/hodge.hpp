@@ -75,9 +75,17 @@ int boundary_2_rank(const Complex& complex);
 namespace detail {
 // Component label (0..count-1) of every vertex; isolated vertices are their own component.
 std::vector<int> component_labels(const Complex& complex, int& count);
+// The same for vertices 0..vertices-1 joined by `edges`.
+std::vector<int> component_labels(int vertices, const std::vector<std::array<int, 2>>& edges,
+                                  int& count);
 // y = B1 x (E) for an edge vector x (M); y = B1ᵀ s (M) for a vertex vector s (E).
 void apply_b1(const Complex& complex, const Eigen::VectorXd& x, Eigen::VectorXd& y);
 void apply_b1t(const Complex& complex, const Eigen::VectorXd& s, Eigen::VectorXd& y);
+// The same for vertices 0..vertices-1 and an edge list (tail, head).
+void apply_b1(int vertices, const std::vector<std::array<int, 2>>& edges, const Eigen::VectorXd& x,
+              Eigen::VectorXd& y);
+void apply_b1t(const std::vector<std::array<int, 2>>& edges, const Eigen::VectorXd& s,
+               Eigen::VectorXd& y);
 // Whether the complex holds every pair of its vertices (closed forms apply).
 bool is_complete_graph(const Complex& complex);
 // InvalidArgument unless sizes and vertex indices are consistent.

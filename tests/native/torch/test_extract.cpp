@@ -150,10 +150,11 @@ struct Naive {
     }
     return out;
   }
-  double kl_lens(const std::vector<int>& group) { return kl_lens_of(deltas(group)); }
-  double output_l2(const std::vector<int>& group) { return output_l2_of(deltas(group)); }
-  double kl_full(const std::vector<int>& group, const at::Tensor& base_logits) {
-    return kl_full_of(deltas(group), base_logits);
+  // The barrier of a per-token output change `d` [T, H] under `kind`.
+  double barrier(BarrierKind kind, const at::Tensor& d, const at::Tensor& base_logits) {
+    return kind == BarrierKind::KlLens     ? kl_lens_of(d)
+           : kind == BarrierKind::OutputL2 ? output_l2_of(d)
+                                           : kl_full_of(d, base_logits);
   }
   double kl_lens_of(const at::Tensor& d) {
     double sum = 0;
@@ -209,6 +210,7 @@ const std::vector<std::vector<int>> kTriples = {{0, 1, 2}, {1, 2, 3}};
 BOOST_AUTO_TEST_SUITE(extract)
 
 BOOST_AUTO_TEST_CASE(batched_barriers_match_naive_reference) {
+  // Group merges (pairs and triples) and directed substitutions d(i -> j), every barrier kind.
   TempDir tmp("hc-test-extract");
   write_model(tmp.root / "m", 11);
   auto model = ForwardModel::open(tmp.root / "m");
@@ -224,57 +226,34 @@ BOOST_AUTO_TEST_CASE(batched_barriers_match_naive_reference) {
     for (BarrierKind kind : {BarrierKind::KlLens, BarrierKind::KlFull, BarrierKind::OutputL2}) {
       auto lb = LayerBarriers::create(*model, obs, kind, &full, with_lens(LensSupport::Full));
       BOOST_REQUIRE_MESSAGE(lb.ok(), why(lb));
+      // fp32 batched vs fp64 naive: 1% relative or 1e-9 absolute (tiny barriers).
+      auto check = [&](float got, double want, const std::string& what) {
+        BOOST_CHECK_GE(got, 0.0f);
+        BOOST_CHECK_MESSAGE(std::abs(got - want) <= 1e-2 * std::abs(want) + 1e-9,
+                            barrier_name(kind) << " layer " << obs.layer << " " << what << ": "
+                                               << got << " vs " << want);
+      };
       auto got = lb->barriers(groups);
       BOOST_REQUIRE_MESSAGE(got.ok(), why(got));
-      for (std::size_t g = 0; g < groups.size(); ++g) {
-        const double want = kind == BarrierKind::KlLens     ? naive.kl_lens(groups[g])
-                            : kind == BarrierKind::OutputL2 ? naive.output_l2(groups[g])
-                                                            : naive.kl_full(groups[g], base_logits);
-        BOOST_CHECK_GE((*got)[g], 0.0f);
-        // fp32 batched vs fp64 naive: 1% relative or 1e-9 absolute (tiny barriers).
-        BOOST_CHECK_MESSAGE(std::abs((*got)[g] - want) <= 1e-2 * std::abs(want) + 1e-9,
-                            barrier_name(kind) << " layer " << obs.layer << " group " << g << ": "
-                                               << (*got)[g] << " vs " << want);
-      }
-    }
-  }
-}
+      for (std::size_t g = 0; g < groups.size(); ++g)
+        check((*got)[g], naive.barrier(kind, naive.deltas(groups[g]), base_logits),
+              "group " + std::to_string(g));
 
-BOOST_AUTO_TEST_CASE(substitution_barriers_match_naive_reference) {
-  TempDir tmp("hc-test-extract");
-  write_model(tmp.root / "m", 11);
-  auto model = ForwardModel::open(tmp.root / "m");
-  BOOST_REQUIRE_MESSAGE(model.ok(), why(model));
-  const auto ids = tokens(24);
-  const auto seen = observe_all(*model, ids);
-  const at::Tensor base_logits = *model->logits(ids);
-  FullModelContext full{&*model, {24}, at::log_softmax(base_logits, -1)};
-  for (const auto& obs : seen) {
-    Naive naive{*model, obs};
-    for (BarrierKind kind : {BarrierKind::KlLens, BarrierKind::KlFull, BarrierKind::OutputL2}) {
-      auto lb = LayerBarriers::create(*model, obs, kind, &full, with_lens(LensSupport::Full));
-      BOOST_REQUIRE_MESSAGE(lb.ok(), why(lb));
-      auto got = lb->substitutions();
-      BOOST_REQUIRE_MESSAGE(got.ok(), why(got));
+      auto sub = lb->substitutions();
+      BOOST_REQUIRE_MESSAGE(sub.ok(), why(sub));
       const int e = lb->experts();
-      BOOST_REQUIRE_EQUAL(got->size(), static_cast<std::size_t>(e * e));
+      BOOST_REQUIRE_EQUAL(sub->size(), static_cast<std::size_t>(e * e));
       bool asymmetric = false;
       for (int i = 0; i < e; ++i) {
         for (int j = 0; j < e; ++j) {
-          const float v = (*got)[static_cast<std::size_t>(i * e + j)];
+          const float v = (*sub)[static_cast<std::size_t>(i * e + j)];
           if (i == j) {
             BOOST_CHECK_EQUAL(v, 0.0f);
             continue;
           }
-          const at::Tensor d = naive.substitution_deltas(i, j);
-          const double want = kind == BarrierKind::KlLens     ? naive.kl_lens_of(d)
-                              : kind == BarrierKind::OutputL2 ? naive.output_l2_of(d)
-                                                              : naive.kl_full_of(d, base_logits);
-          BOOST_CHECK_GE(v, 0.0f);
-          BOOST_CHECK_MESSAGE(std::abs(v - want) <= 1e-2 * std::abs(want) + 1e-9,
-                              barrier_name(kind) << " layer " << obs.layer << " d(" << i << "->"
-                                                 << j << "): " << v << " vs " << want);
-          asymmetric = asymmetric || std::abs(v - (*got)[static_cast<std::size_t>(j * e + i)]) >
+          check(v, naive.barrier(kind, naive.substitution_deltas(i, j), base_logits),
+                "d(" + std::to_string(i) + "->" + std::to_string(j) + ")");
+          asymmetric = asymmetric || std::abs(v - (*sub)[static_cast<std::size_t>(j * e + i)]) >
                                          1e-3 * std::abs(v);
         }
       }
